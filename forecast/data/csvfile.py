@@ -1,0 +1,75 @@
+"""User CSV files in Yahoo's format (Date, Open, ..., Adj Close, Volume) or our lower-case names."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.data.errors import PriceDataError
+from forecast.data.frame import COLUMNS
+
+log = logging.getLogger(__name__)
+
+
+def _column_name(raw: object) -> str:
+    return str(raw).strip().lower().replace(" ", "_")
+
+
+def read_price_csv(path: str | Path, ticker: str) -> pd.DataFrame:
+    """The CSV as a raw price frame (validated by the caller); errors name the file and cells."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise PriceDataError(f"{ticker}: CSV file {str(path)!r} does not exist")
+    try:
+        raw = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    except pd.errors.EmptyDataError as err:
+        raise PriceDataError(f"{ticker}: CSV file {str(path)!r} is empty") from err
+    except (UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise PriceDataError(
+            f"{ticker}: CSV file {str(path)!r} is not a readable CSV: {err}"
+        ) from err
+    raw.columns = [_column_name(c) for c in raw.columns]
+    if "adj_close" not in raw.columns and "close" in raw.columns:
+        log.warning("%s: %s has no 'Adj Close' column; using 'Close' for it", ticker, path)
+        raw["adj_close"] = raw["close"]
+    needed = ["date", *COLUMNS]
+    missing = [c for c in needed if c not in raw.columns]
+    if missing:
+        raise PriceDataError(
+            f"{ticker}: CSV file {str(path)!r} lacks columns {missing}; expected "
+            "Date, Open, High, Low, Close, Adj Close, Volume (or date, open, high, low, close, "
+            f"adj_close, volume); found {list(raw.columns)}"
+        )
+    if raw.empty:
+        raise PriceDataError(f"{ticker}: CSV file {str(path)!r} has a header but no rows")
+
+    dates = pd.to_datetime(raw["date"], errors="coerce", format="mixed")
+    bad = raw.loc[dates.isna(), "date"]
+    if len(bad):
+        raise PriceDataError(
+            f"{ticker}: CSV file {str(path)!r} has unreadable dates in column 'Date' on lines "
+            f"{_lines(bad.index)}: {list(bad.head(3))}"
+        )
+    frame = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
+    for column in COLUMNS:
+        text = raw[column].str.replace(",", "", regex=False)
+        numbers = pd.to_numeric(text, errors="coerce")
+        not_numbers = raw.loc[numbers.isna() & text.notna() & (text.str.strip() != ""), column]
+        if len(not_numbers):
+            raise PriceDataError(
+                f"{ticker}: CSV file {str(path)!r} has non-numeric values in column {column!r} "
+                f"on lines {_lines(not_numbers.index)}: {list(not_numbers.head(3))}"
+            )
+        frame[column] = numbers.to_numpy(dtype="float64")
+    if len(frame) > 1 and frame.index.is_monotonic_decreasing and frame.index.is_unique:
+        # many exports list the newest day first
+        frame = frame.iloc[::-1]
+    return frame
+
+
+def _lines(index: pd.Index, limit: int = 5) -> str:
+    # +2: one for the header, one because file lines count from 1
+    lines = [str(int(i) + 2) for i in index[:limit]]
+    return ", ".join(lines) + (f" and {len(index) - limit} more" if len(index) > limit else "")

@@ -1,0 +1,127 @@
+"""The price frame contract: names, ticker rules and validation shared by every source."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pandas as pd
+
+from forecast.data.errors import PriceDataError
+
+log = logging.getLogger(__name__)
+
+PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close")
+COLUMNS = (*PRICE_COLUMNS, "volume")
+
+# Yahoo symbols: letters, digits and . - ^ = (BRK-B, ^GSPC, EURUSD=X, 7203.T)
+_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]{0,14}$|^\^[A-Z0-9.\-=]{1,14}$")
+
+
+def normalize_ticker(ticker: str) -> str:
+    """Upper-case and check a ticker; it also names cache files, so nothing path-like passes."""
+    if not isinstance(ticker, str):
+        raise PriceDataError(f"ticker must be a string; got {ticker!r}")
+    symbol = ticker.strip().upper()
+    if not _TICKER.match(symbol) or ".." in symbol:
+        raise PriceDataError(
+            f"ticker {ticker!r} is not a valid symbol: use 1-15 characters from A-Z, 0-9 and "
+            "'.', '-', '^', '=' (for example AAPL, BRK-B, ^GSPC)"
+        )
+    return symbol
+
+
+def _dates(index: pd.Index, limit: int = 5) -> str:
+    shown = ", ".join(pd.Timestamp(d).strftime("%Y-%m-%d") for d in index[:limit])
+    more = f" and {len(index) - limit} more" if len(index) > limit else ""
+    return shown + more
+
+
+def validate_prices(frame: pd.DataFrame, ticker: str, source: str) -> pd.DataFrame:
+    """Return the frame in the contract's shape, or raise PriceDataError naming what is wrong.
+
+    Contract: tz-naive DatetimeIndex `date`, strictly increasing and unique; float64 columns
+    open high low close adj_close volume; prices > 0, volume >= 0, high >= low;
+    attrs ticker and source. Rows with missing values are dropped with a warning.
+    """
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise PriceDataError(
+            f"{ticker} ({source}): missing columns {missing}; need {list(COLUMNS)}"
+        )
+    out = frame.loc[:, list(COLUMNS)].astype("float64")
+    index = pd.DatetimeIndex(out.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    out.index = index.normalize().rename("date")
+
+    bad_rows = out.isna().any(axis=1) | ~np.isfinite(out.to_numpy()).all(axis=1)
+    if bad_rows.any():
+        log.warning(
+            "%s (%s): dropped %d rows with missing or infinite values (%s)",
+            ticker,
+            source,
+            int(bad_rows.sum()),
+            _dates(out.index[bad_rows.to_numpy()]),
+        )
+        out = out.loc[~bad_rows.to_numpy()]
+    if out.empty:
+        raise PriceDataError(f"{ticker} ({source}): no price rows")
+
+    duplicated = out.index[out.index.duplicated()]
+    if len(duplicated):
+        raise PriceDataError(f"{ticker} ({source}): duplicate dates {_dates(duplicated.unique())}")
+    backwards = out.index[1:][np.diff(out.index.to_numpy().astype("int64")) <= 0]
+    if len(backwards):
+        raise PriceDataError(
+            f"{ticker} ({source}): dates must be strictly increasing; out of order at "
+            f"{_dates(backwards)}"
+        )
+    for column in PRICE_COLUMNS:
+        bad = out.index[(out[column] <= 0).to_numpy()]
+        if len(bad):
+            raise PriceDataError(
+                f"{ticker} ({source}): column {column!r} must be positive; "
+                f"got non-positive values on {_dates(bad)}"
+            )
+    bad = out.index[(out["volume"] < 0).to_numpy()]
+    if len(bad):
+        raise PriceDataError(
+            f"{ticker} ({source}): column 'volume' must be >= 0; negative on {_dates(bad)}"
+        )
+    bad = out.index[(out["high"] < out["low"]).to_numpy()]
+    if len(bad):
+        raise PriceDataError(f"{ticker} ({source}): 'high' is below 'low' on {_dates(bad)}")
+
+    out.attrs = {"ticker": ticker, "source": source}
+    return out
+
+
+def clip_dates(
+    frame: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> pd.DataFrame:
+    """Rows with start <= date <= end (both inclusive), keeping attrs."""
+    mask = np.ones(len(frame), dtype=bool)
+    if start is not None:
+        mask &= frame.index >= start
+    if end is not None:
+        mask &= frame.index <= end
+    out = frame.loc[mask]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def parse_date(value: str | pd.Timestamp | None, name: str) -> pd.Timestamp | None:
+    """A tz-naive day, or None; errors name the argument and the value."""
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise PriceDataError(f"{name}={value!r} is not a date; use YYYY-MM-DD") from err
+    if pd.isna(stamp):
+        raise PriceDataError(f"{name}={value!r} is not a date; use YYYY-MM-DD")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.normalize()

@@ -1,0 +1,79 @@
+"""Named feature sets: a price frame -> a (T, F) float32 feature array and the target column."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+TARGETS = ("adj_close", "close")
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a model is fed: `values` (T, F) float32 and `target` (T,) float64, on `index`."""
+
+    values: np.ndarray
+    target: np.ndarray
+    columns: tuple[str, ...]
+    target_name: str
+    index: pd.DatetimeIndex
+
+
+def _adjusted_ohlc(prices: pd.DataFrame) -> pd.DataFrame:
+    # Yahoo's open/high/low/close are split-unadjusted; scale them like adj_close
+    factor = prices["adj_close"] / prices["close"]
+    return prices[["open", "high", "low", "close"]].mul(factor, axis=0)
+
+
+def _close(prices: pd.DataFrame, target: str) -> pd.DataFrame:
+    return prices[[target]]
+
+
+def _ohlcv(prices: pd.DataFrame, target: str) -> pd.DataFrame:
+    frame = _adjusted_ohlc(prices)
+    frame["close"] = prices[target]
+    frame["log_volume"] = np.log1p(prices["volume"])
+    return frame
+
+
+def _returns(prices: pd.DataFrame, target: str) -> pd.DataFrame:
+    frame = pd.DataFrame(index=prices.index)
+    frame["log_return"] = np.log(prices[target]).diff()
+    frame["hl_range"] = np.log(prices["high"] / prices["low"])
+    frame["log_volume"] = np.log1p(prices["volume"])
+    # the first day has no return
+    return frame.iloc[1:]
+
+
+FEATURE_SETS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
+    "close": _close,
+    "ohlcv": _ohlcv,
+    "returns": _returns,
+}
+
+
+def build_features(
+    prices: pd.DataFrame, feature_set: str = "close", target: str = "adj_close"
+) -> Features:
+    """Turn a validated price frame into model inputs.
+
+    Sets: "close" (the target price alone), "ohlcv" (split-adjusted open, high, low, close and
+    log1p volume), "returns" (log return of the target, log high/low range, log1p volume; one
+    row shorter, as the first day has no return). The target stays in price units.
+    Raises ValueError for an unknown set or target.
+    """
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"feature_set={feature_set!r} is not one of {', '.join(FEATURE_SETS)}")
+    if target not in TARGETS:
+        raise ValueError(f"target={target!r} is not one of {', '.join(TARGETS)}")
+    frame = FEATURE_SETS[feature_set](prices, target)
+    return Features(
+        values=frame.to_numpy(dtype=np.float32),
+        target=prices.loc[frame.index, target].to_numpy(dtype=np.float64),
+        columns=tuple(str(c) for c in frame.columns),
+        target_name=target,
+        index=pd.DatetimeIndex(frame.index),
+    )
