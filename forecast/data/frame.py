@@ -54,7 +54,7 @@ def validate_prices(frame: pd.DataFrame, ticker: str, source: str) -> pd.DataFra
     index = pd.DatetimeIndex(out.index)
     if index.tz is not None:
         index = index.tz_localize(None)
-    out.index = index.normalize().rename("date")
+    out.index = index.normalize().as_unit("ns").rename("date")
 
     bad_rows = out.isna().any(axis=1) | ~np.isfinite(out.to_numpy()).all(axis=1)
     if bad_rows.any():

@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,7 +27,13 @@ YAHOO_HOST = "query2.finance.yahoo.com"
 PREFLIGHT_TIMEOUT_S = 3.0
 DOWNLOAD_TIMEOUT_S = 60.0
 # what yfinance logs when Yahoo does not know a symbol
-_UNKNOWN_MARKERS = ("delisted", "no timezone found", "quote not found", "symbol may be")
+_UNKNOWN_MARKERS = (
+    "delisted",
+    "no timezone found",
+    "not found",
+    "symbol may be",
+    "404 client error",
+)
 
 T = TypeVar("T")
 
@@ -51,12 +58,14 @@ def _within(seconds: float, what: str, func: Callable[[], T]) -> T:
     return value
 
 
-def check_yahoo_reachable(host: str = YAHOO_HOST, timeout: float = PREFLIGHT_TIMEOUT_S) -> None:
+def check_yahoo_reachable(
+    host: str = YAHOO_HOST, timeout: float = PREFLIGHT_TIMEOUT_S, port: int = 443
+) -> None:
     """DNS + TCP + TLS handshake to Yahoo within `timeout` seconds, or DataUnavailableError."""
     started = time.monotonic()
     try:
         infos = _within(
-            timeout, "DNS lookup", lambda: socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+            timeout, "DNS lookup", lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         )
         remaining = max(0.1, timeout - (time.monotonic() - started))
         family, kind, proto, _, address = infos[0]
@@ -67,7 +76,7 @@ def check_yahoo_reachable(host: str = YAHOO_HOST, timeout: float = PREFLIGHT_TIM
                 pass
     except (OSError, TimeoutError) as err:
         raise DataUnavailableError(
-            f"Yahoo Finance is unreachable ({host}:443: {err or type(err).__name__}); "
+            f"Yahoo Finance is unreachable ({host}:{port}: {err or type(err).__name__}); "
             "check the network or use cached, CSV or sample data"
         ) from err
 
@@ -111,25 +120,14 @@ def download_yahoo(
         raw = _within(
             timeout,
             f"Yahoo download of {ticker}",
-            lambda: yf.download(
-                ticker,
-                start=None if start is None else start.strftime("%Y-%m-%d"),
-                # yfinance's end is exclusive
-                end=None if end is None else (end + pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
-                auto_adjust=False,
-                multi_level_index=False,
-                progress=False,
-                actions=False,
-                threads=False,
-                session=session,
-            ),
+            lambda: _yf_download(yf, ticker, start, end, session),
         )
     except (OSError, TimeoutError) as err:
         raise DataUnavailableError(f"cannot download {ticker}: {err}") from err
     finally:
         yf_log.removeHandler(capture)
 
-    errors = " ".join(capture.messages)
+    errors = " ".join(" ".join(capture.messages).split())[:300]
     if raw is None or raw.empty:
         if allow_empty:
             return _rename(raw if raw is not None else pd.DataFrame())
@@ -144,6 +142,27 @@ def download_yahoo(
             f"({errors.strip() or 'empty response'})"
         )
     return _rename(raw)
+
+
+def _yf_download(
+    yf: Any, ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None, session: Any
+) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        # yfinance's own pandas deprecation noise is not the user's business
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        return yf.download(
+            ticker,
+            start=None if start is None else start.strftime("%Y-%m-%d"),
+            # yfinance's end is exclusive
+            end=None if end is None else (end + pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
+            auto_adjust=False,
+            multi_level_index=False,
+            progress=False,
+            actions=False,
+            threads=False,
+            session=session,
+        )
 
 
 def _rename(raw: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""Command-line jobs built on the `forecast` library."""

@@ -1,0 +1,1 @@
+"""The FastAPI forecast service (POST /forecast); see DESIGN.md."""
