@@ -1,0 +1,113 @@
+"""Frozen configs: one source of truth for every default. `asdict(cfg)` is saved and logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+HEADS = ("direct", "per_step", "seq2seq")
+INITS = ("keras", "torch")
+OPTIMIZERS = ("adam", "adamw")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+
+
+def _at_least(name: str, value: float, low: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+        raise ValueError(f"{name} must be a number >= {low}; got {value!r}")
+
+
+def _fraction(name: str, value: float, high_open: bool = True) -> None:
+    ok = isinstance(value, int | float) and 0 <= value and (value < 1 if high_open else value <= 1)
+    if not ok:
+        raise ValueError(f"{name} must be in [0, 1); got {value!r}")
+
+
+class _Config:
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Rebuild from `asdict` output (lists become tuples); unknown keys are an error."""
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} fields {unknown}; known: {sorted(names)}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class LSTMConfig(_Config):
+    """The stacked LSTM: Keras' LSTM(64) -> LSTM(32) -> LSTM(16) -> Dense by default."""
+
+    n_features: int = 1  # F, columns of the input windows
+    hidden_sizes: tuple[int, ...] = (64, 32, 16)  # one LSTM layer per entry, first to last
+    dropout: float = 0.0  # on the outputs between LSTM layers (Keras: Dropout layers)
+    recurrent_dropout: float = 0.0  # DropConnect on hidden-to-hidden weights, per batch
+    bidirectional: bool = False  # read the lookback window both ways
+    horizon: int = 1  # steps forecast ahead
+    head: str = "direct"  # direct | per_step | seq2seq (see models/lstm.py)
+    init: str = "keras"  # keras (glorot/orthogonal/forget bias 1) | torch (PyTorch default)
+
+    def __post_init__(self) -> None:
+        _at_least("n_features", self.n_features, 1)
+        if not self.hidden_sizes or any(
+            not isinstance(h, int) or isinstance(h, bool) or h < 1 for h in self.hidden_sizes
+        ):
+            raise ValueError(
+                f"hidden_sizes must be one or more integers >= 1; got {self.hidden_sizes!r}"
+            )
+        _fraction("dropout", self.dropout)
+        _fraction("recurrent_dropout", self.recurrent_dropout)
+        _at_least("horizon", self.horizon, 1)
+        _choice("head", self.head, HEADS)
+        _choice("init", self.init, INITS)
+        if self.head == "per_step" and self.horizon > 1 and self.n_features != 1:
+            raise ValueError(
+                "head='per_step' with horizon > 1 feeds its own forecasts back as input, so it "
+                f"needs n_features=1 (the target alone); got n_features={self.n_features}"
+            )
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """The training loop. Keras' defaults where Keras has one (Adam, lr 1e-3, batch 32)."""
+
+    epochs: int = 10  # maximum epochs
+    batch_size: int = 32  # windows per optimizer step
+    lr: float = 1e-3  # learning rate
+    optimizer: str = "adam"  # adam | adamw
+    weight_decay: float = 0.0  # L2 (adam) or decoupled (adamw): Keras' kernel_regularizer analogue
+    grad_clip: float | None = None  # max global gradient norm; None: no clipping
+    val_fraction: float = 0.1  # most recent share of windows held out for validation; 0: none
+    patience: int | None = None  # early stopping after this many epochs without improvement
+    min_delta: float = 0.0  # improvement smaller than this does not count
+    lr_patience: int | None = None  # halve-on-plateau: epochs without improvement before decay
+    lr_factor: float = 0.5  # multiply the learning rate by this on a plateau
+    device: str = "auto"  # auto (cuda, mps, cpu) or a torch device string
+    precision: str = "auto"  # auto: bf16 autocast on CUDA where supported, else fp32
+    threads: int | None = None  # CPU threads; None: physical cores (oversubscription is slow)
+    seed: int = 0  # torch, numpy and Python RNGs
+    progress: bool | None = None  # progress bar; None: only when stderr is a terminal
+
+    def __post_init__(self) -> None:
+        _at_least("epochs", self.epochs, 1)
+        _at_least("batch_size", self.batch_size, 1)
+        _at_least("lr", self.lr, 1e-12)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _at_least("weight_decay", self.weight_decay, 0)
+        if self.grad_clip is not None:
+            _at_least("grad_clip", self.grad_clip, 1e-12)
+        _fraction("val_fraction", self.val_fraction)
+        if self.patience is not None:
+            _at_least("patience", self.patience, 1)
+        if self.lr_patience is not None:
+            _at_least("lr_patience", self.lr_patience, 1)
+        if not 0 < self.lr_factor < 1:
+            raise ValueError(f"lr_factor must be in (0, 1); got {self.lr_factor!r}")
+        _choice("precision", self.precision, PRECISIONS)
+        if self.threads is not None:
+            _at_least("threads", self.threads, 1)

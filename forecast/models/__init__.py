@@ -1,0 +1,5 @@
+"""Pure torch models: they know tensors, not prices or dates."""
+
+from forecast.models.lstm import LSTMStates, StackedLSTM
+
+__all__ = ["LSTMStates", "StackedLSTM"]

@@ -1,0 +1,165 @@
+"""StackedLSTM: Keras' stacked LSTM stock model in PyTorch, with three forecast heads.
+
+Shape letters: B batch, T timesteps (any T >= 1), F features, H hidden size of a layer,
+D directions (2 when bidirectional), K horizon.
+
+Heads (LSTMConfig.head):
+- direct:   last hidden state -> Linear -> K values at once (Keras: LSTM -> Dense(K)).
+- per_step: a shared Linear on every timestep (Keras: TimeDistributed(Dense(1))); trained on the
+            next value after every timestep; forecasts K > 1 steps by feeding its output back.
+- seq2seq:  the encoder's final (h, c) start a decoder LSTM unrolled over K steps (Keras'
+            return_state pattern), its input the encoder's last output repeated (RepeatVector).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from forecast.config import LSTMConfig
+
+
+@dataclass
+class LSTMStates:
+    """What Keras' return_sequences + return_state give, for every layer."""
+
+    outputs: list[torch.Tensor]  # per layer: (B, T, D*H)
+    final: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: h_n, c_n each (D, B, H)
+
+
+class StackedLSTM(nn.Module):
+    """LSTM layers of `hidden_sizes`, dropout between them, and a forecast head."""
+
+    def __init__(self, config: LSTMConfig) -> None:
+        super().__init__()
+        self.config = config
+        directions = 2 if config.bidirectional else 1
+        sizes_in = [config.n_features, *(directions * h for h in config.hidden_sizes[:-1])]
+        self.layers = nn.ModuleList(
+            nn.LSTM(n_in, h, batch_first=True, bidirectional=config.bidirectional)
+            for n_in, h in zip(sizes_in, config.hidden_sizes, strict=True)
+        )
+        self.between = nn.Dropout(config.dropout)
+        width = directions * config.hidden_sizes[-1]
+        if config.head == "seq2seq":
+            self.decoder: nn.LSTM | None = nn.LSTM(width, width, batch_first=True)
+            self.head = nn.Linear(width, 1)
+        else:
+            self.decoder = None
+            self.head = nn.Linear(width, config.horizon if config.head == "direct" else 1)
+        if config.init == "keras":
+            self.reset_keras()
+
+    @property
+    def lstm_layers(self) -> list[nn.LSTM]:
+        """The encoder's LSTM layers, first to last."""
+        return [cast(nn.LSTM, layer) for layer in self.layers]
+
+    @torch.no_grad()
+    def reset_keras(self) -> None:
+        """Keras' initializers: Glorot-uniform input and Dense weights, orthogonal recurrent
+        weights, zero biases with the forget-gate bias at 1 (unit_forget_bias)."""
+        for lstm in [*self.lstm_layers, *([self.decoder] if self.decoder is not None else [])]:
+            hidden = lstm.hidden_size
+            for name, param in lstm.named_parameters():
+                if name.startswith("weight_ih"):
+                    nn.init.xavier_uniform_(param)
+                elif name.startswith("weight_hh"):
+                    nn.init.orthogonal_(param)
+                elif name.startswith("bias_ih"):
+                    param.zero_()
+                    param[hidden : 2 * hidden] = (
+                        1.0  # torch gate order: input, forget, cell, output
+                    )
+                else:  # bias_hh: torch's second bias; Keras has one, so it stays 0
+                    param.zero_()
+        nn.init.xavier_uniform_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def _run_layer(self, lstm: nn.LSTM, x: torch.Tensor, state=None):  # noqa: ANN001, ANN202
+        p = self.config.recurrent_dropout
+        if not (self.training and p > 0):
+            return lstm(x, state)
+        # DropConnect on the hidden-to-hidden weights: one mask of hidden units per batch, shared
+        # over time (as Keras' recurrent_dropout), applied to the weights so the fused kernel runs
+        swapped = {}
+        for name, weight in lstm.named_parameters():
+            if name.startswith("weight_hh"):
+                keep = torch.empty(1, weight.shape[1], device=weight.device).bernoulli_(1 - p)
+                swapped[name] = weight * keep / (1 - p)
+        return functional_call(lstm, swapped, (x, state))
+
+    def forward_with_states(self, x: torch.Tensor) -> LSTMStates:
+        """Every layer's per-timestep outputs and final (h, c), for inspection and seq2seq."""
+        outputs, final = [], []
+        for i, lstm in enumerate(self.lstm_layers):
+            if i > 0:
+                x = self.between(x)
+            x, (h, c) = self._run_layer(lstm, x)  # (B, T, F or D*H) -> (B, T, D*H)
+            outputs.append(x)
+            final.append((h, c))
+        return LSTMStates(outputs, final)
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, LSTMStates]:
+        _check_input(x, self.config.n_features)
+        states = self.forward_with_states(x)
+        h_last = states.final[-1][0]  # (D, B, H)
+        return torch.cat(list(h_last), dim=-1), states  # (B, D*H)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Forecast: (B, T, F) -> (B, K)."""
+        if self.config.head == "per_step":
+            return self._roll_forward(x)
+        last, states = self._encode(x)  # (B, D*H)
+        if self.config.head == "direct":
+            return self.head(self.between(last))  # (B, D*H) -> (B, K)
+        return self._decode(last, states)
+
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """per_step head: the next-value prediction after every timestep, (B, T, F) -> (B, T)."""
+        _check_input(x, self.config.n_features)
+        sequence = self.forward_with_states(x).outputs[-1]  # (B, T, D*H)
+        return self.head(self.between(sequence)).squeeze(-1)  # (B, T, 1) -> (B, T)
+
+    def _roll_forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = []
+        for _ in range(self.config.horizon):
+            step = self.forward_sequence(x)[:, -1:]  # (B, 1)
+            steps.append(step)
+            x = torch.cat([x, step.unsqueeze(-1)], dim=1)  # (B, T+1, 1): the forecast fed back
+        return torch.cat(steps, dim=1)  # (B, K)
+
+    def _decode(self, last: torch.Tensor, states: LSTMStates) -> torch.Tensor:
+        if self.decoder is None:
+            raise RuntimeError("_decode needs the decoder that head='seq2seq' builds")
+        h, c = states.final[-1]  # (D, B, H)
+        init = (torch.cat(list(h), -1).unsqueeze(0), torch.cat(list(c), -1).unsqueeze(0))
+        repeated = last.unsqueeze(1).expand(-1, self.config.horizon, -1)  # (B, K, D*H)
+        decoded, _ = self._run_layer(self.decoder, repeated.contiguous(), init)  # (B, K, D*H)
+        return self.head(self.between(decoded)).squeeze(-1)  # (B, K)
+
+    def summary(self, print_fn: Callable[[str], object] | None = None) -> str:
+        """A Keras-style table of layers, output shapes and parameters; written to stdout
+        (or `print_fn`) and returned. torch keeps two bias vectors per LSTM gate set
+        (bias_ih, bias_hh) where Keras keeps one, so both counts are shown."""
+        from forecast.models.summary import summary_table
+
+        table = summary_table(self)
+        if print_fn is None:
+            sys.stdout.write(table + "\n")
+        else:
+            print_fn(table)
+        return table
+
+
+def _check_input(x: torch.Tensor, n_features: int) -> None:
+    if x.dim() != 3 or x.shape[-1] != n_features or x.shape[1] < 1:
+        raise ValueError(
+            f"input must be (batch, timesteps >= 1, {n_features} features); got {tuple(x.shape)}"
+        )

@@ -1,0 +1,329 @@
+"""The training loop: device, batching, early stopping, LR decay, callbacks.
+
+Fast path for in-memory windows: tensors go to the device once, every epoch draws a fresh
+permutation, batches are index slices (no DataLoader), and losses accumulate on the device so
+there is one host sync per epoch, not per batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from forecast.config import TrainConfig
+from forecast.models.lstm import StackedLSTM
+from forecast.progress import ProgressBar
+
+
+@dataclass(frozen=True)
+class WindowedData:
+    """Training windows: X (N, lookback, F), y (N, horizon), y_steps (N, lookback) for per_step."""
+
+    X: np.ndarray
+    y: np.ndarray
+    y_steps: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.X.ndim != 3 or self.y.ndim != 2 or len(self.X) != len(self.y):
+            raise ValueError(
+                f"X must be (N, lookback, F) and y (N, horizon) with the same N; "
+                f"got {self.X.shape} and {self.y.shape}"
+            )
+        if self.y_steps is not None and self.y_steps.shape != self.X.shape[:2]:
+            raise ValueError(
+                f"y_steps must be (N, lookback) = {self.X.shape[:2]}; got {self.y_steps.shape}"
+            )
+
+
+@dataclass
+class TrainResult:
+    """Per-epoch history (1-based epochs), the best epoch, and how the run ended."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int = 0
+    best_val_loss: float = math.nan
+    epochs_run: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+    device: str = "cpu"
+    n_train: int = 0
+    n_val: int = 0
+
+
+class Callback(Protocol):
+    """Receives each epoch's metrics: epoch (1-based), train_loss, val_loss (NaN without
+    validation), lr, seconds."""
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None: ...
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def physical_cores() -> int:
+    """Physical CPU cores available to this process (hyperthreads do not help a small LSTM)."""
+    logical = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores: set[tuple[str, str]] = set()
+    try:
+        physical = core = ""
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() == "physical id":
+                    physical = value.strip()
+                elif key.strip() == "core id":
+                    core = value.strip()
+                    cores.add((physical, core))
+    except OSError:
+        pass
+    return max(1, min(logical or 1, len(cores) or (logical or 1)))
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda, then mps, then cpu; anything else as torch reads it (checked)."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(
+            f"device={name!r} is not a torch device; use auto, cpu, cuda, cuda:N or mps"
+        ) from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={name!r} was asked for but CUDA is not available here; use auto or cpu"
+        )
+    return device
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device`, or None for plain fp32."""
+    if precision == "fp32" or device.type != "cuda":
+        if precision in ("bf16", "fp16") and device.type != "cuda":
+            raise ValueError(f"precision={precision!r} needs a CUDA device; got {device.type}")
+        return None
+    if precision == "fp16":
+        return torch.float16
+    if precision == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[int]:
+    """Run with an explicit torch CPU thread count, restoring the previous one afterwards."""
+    before = torch.get_num_threads()
+    count = threads or physical_cores()
+    torch.set_num_threads(count)
+    try:
+        yield count
+    finally:
+        torch.set_num_threads(before)
+
+
+def split_train_val(n: int, val_fraction: float, horizon: int) -> tuple[int, int, int]:
+    """(n_train, gap, n_val): the last n_val windows validate, after a gap of horizon - 1 windows
+    so no training target falls on a validation target's day."""
+    n_val = 0 if val_fraction == 0 else max(1, round(n * val_fraction))
+    gap = horizon - 1 if n_val else 0
+    n_train = n - n_val - gap
+    if n_train < 1:
+        raise ValueError(
+            f"{n} windows are too few for val_fraction={val_fraction} and a gap of {gap}: "
+            f"{n_val} validate, {gap} are the gap, none would train"
+        )
+    return n_train, gap, n_val
+
+
+def train(
+    model: StackedLSTM,
+    data: WindowedData,
+    config: TrainConfig,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Fit `model` in place on `data`; the best epoch's weights (by validation loss, or the last
+    epoch without validation) are restored at the end. Raises ValueError for bad inputs."""
+    per_step = model.config.head == "per_step"
+    if per_step and data.y_steps is None:
+        raise ValueError(
+            "head='per_step' trains on next-value targets: pass WindowedData(y_steps=...)"
+        )
+    if data.y.shape[1] != model.config.horizon and not per_step:
+        raise ValueError(
+            f"y has horizon {data.y.shape[1]}; the model forecasts {model.config.horizon}"
+        )
+    device = resolve_device(config.device)
+    amp = autocast_dtype(config.precision, device)
+    n_train, gap, n_val = split_train_val(len(data.X), config.val_fraction, model.config.horizon)
+    seed_everything(config.seed)
+
+    with cpu_threads(config.threads):
+        X = _to_device(data.X, device)
+        Y = _to_device(data.y_steps if per_step else data.y, device)
+        model.to(device)
+        loop = _Loop(model, config, device, amp, per_step)
+        return loop.run(X[:n_train], Y[:n_train], X[n_train + gap :], Y[n_train + gap :], callbacks)
+
+
+def _to_device(values: np.ndarray, device: torch.device) -> torch.Tensor:
+    # one contiguous float32 copy (windows are read-only views), moved to the device once
+    return torch.from_numpy(np.array(values, dtype=np.float32, order="C")).to(device)
+
+
+class _Loop:
+    def __init__(
+        self,
+        model: StackedLSTM,
+        config: TrainConfig,
+        device: torch.device,
+        amp: torch.dtype | None,
+        per_step: bool,
+    ) -> None:
+        self.model, self.config, self.device, self.amp, self.per_step = (
+            model,
+            config,
+            device,
+            amp,
+            per_step,
+        )
+        optimizer = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = optimizer(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.plateau = (
+            torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, factor=config.lr_factor, patience=config.lr_patience
+            )
+            if config.lr_patience
+            else None
+        )
+        self.scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+        self.generator = torch.Generator(device=device).manual_seed(config.seed)
+        self.loss_fn = nn.MSELoss()
+
+    def _autocast(self):  # noqa: ANN202
+        return torch.autocast(self.device.type, dtype=self.amp) if self.amp else nullcontext()
+
+    def _predict(self, xb: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_sequence(xb) if self.per_step else self.model(xb)
+
+    def _epoch(self, X: torch.Tensor, Y: torch.Tensor) -> float:
+        self.model.train()
+        batch = self.config.batch_size
+        order = torch.randperm(len(X), generator=self.generator, device=self.device)
+        total = torch.zeros((), device=self.device)
+        for start in range(0, len(X), batch):
+            idx = order[start : start + batch]
+            xb, yb = X[idx], Y[idx]
+            with self._autocast():
+                loss = self.loss_fn(self._predict(xb).float(), yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
+            else:
+                loss.backward()
+            if self.config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            if self.scaler is not None:
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                self.optimizer.step()
+            total += loss.detach() * len(idx)
+        return float(total) / len(X)  # the epoch's one host sync
+
+    @torch.inference_mode()
+    def _evaluate(self, X: torch.Tensor, Y: torch.Tensor) -> float:
+        if len(X) == 0:
+            return math.nan
+        self.model.eval()
+        total = torch.zeros((), device=self.device)
+        for start in range(0, len(X), 4096):
+            with self._autocast():
+                pred = self._predict(X[start : start + 4096]).float()
+            total += ((pred - Y[start : start + 4096]) ** 2).mean(dim=1).sum()
+        return float(total) / len(X)
+
+    def run(
+        self,
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        X_val: torch.Tensor,
+        Y_val: torch.Tensor,
+        callbacks: Sequence[Callback],
+    ) -> TrainResult:
+        config = self.config
+        result = TrainResult(
+            history={"train_loss": [], "val_loss": [], "lr": []},
+            device=str(self.device),
+            n_train=len(X),
+            n_val=len(X_val),
+        )
+        show = config.progress if config.progress is not None else ProgressBar.wanted()
+        bar = ProgressBar(config.epochs) if show else None
+        best_state, best, waited = None, math.inf, 0
+        started = time.perf_counter()
+        for epoch in range(1, config.epochs + 1):
+            lr = self.optimizer.param_groups[0]["lr"]
+            train_loss = self._epoch(X, Y)
+            val_loss = self._evaluate(X_val, Y_val)
+            if not math.isfinite(train_loss):
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch} (loss {train_loss}); lower lr={config.lr} "
+                    "or set grad_clip"
+                )
+            result.history["train_loss"].append(train_loss)
+            result.history["val_loss"].append(val_loss)
+            result.history["lr"].append(lr)
+            monitored = val_loss if len(X_val) else train_loss
+            if self.plateau is not None:
+                self.plateau.step(monitored)
+            if monitored < best - config.min_delta or best_state is None:
+                best, waited, result.best_epoch = monitored, 0, epoch
+                best_state = copy.deepcopy(self.model.state_dict())
+            else:
+                waited += 1
+            metrics = {
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "lr": lr,
+                "seconds": time.perf_counter() - started,
+            }
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, metrics)
+            if bar is not None:
+                bar.update(epoch, metrics)
+            result.epochs_run = epoch
+            if config.patience is not None and len(X_val) and waited >= config.patience:
+                result.stopped_early = True
+                break
+        if bar is not None:
+            bar.close()
+        if best_state is not None and len(X_val):
+            self.model.load_state_dict(best_state)
+        else:
+            result.best_epoch = result.epochs_run
+        result.best_val_loss = result.history["val_loss"][result.best_epoch - 1]
+        result.seconds = time.perf_counter() - started
+        self.model.eval()
+        return result
