@@ -167,6 +167,7 @@ def train(
         raise ValueError(
             "head='per_step' trains on next-value targets: pass WindowedData(y_steps=...)"
         )
+    target = data.y_steps if per_step and data.y_steps is not None else data.y
     if data.y.shape[1] != model.config.horizon and not per_step:
         raise ValueError(
             f"y has horizon {data.y.shape[1]}; the model forecasts {model.config.horizon}"
@@ -178,7 +179,7 @@ def train(
 
     with cpu_threads(config.threads):
         X = _to_device(data.X, device)
-        Y = _to_device(data.y_steps if per_step else data.y, device)
+        Y = _to_device(target, device)
         model.to(device)
         loop = _Loop(model, config, device, amp, per_step)
         return loop.run(X[:n_train], Y[:n_train], X[n_train + gap :], Y[n_train + gap :], callbacks)
