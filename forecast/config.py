@@ -111,3 +111,60 @@ class TrainConfig(_Config):
         _choice("precision", self.precision, PRECISIONS)
         if self.threads is not None:
             _at_least("threads", self.threads, 1)
+
+
+FEATURE_SETS = ("close", "ohlcv", "returns")
+SCALERS = ("minmax", "standard", "window", "log_return")
+TARGETS = ("adj_close", "close")
+CV_MODES = ("expanding", "sliding")
+
+
+@dataclass(frozen=True)
+class WindowConfig(_Config):
+    """What the model sees and forecasts."""
+
+    lookback: int = 60  # trading days of history per forecast
+    horizon: int = 1  # trading days forecast ahead
+    features: str = "close"  # close | ohlcv | returns (forecast/features.py)
+    target: str = "adj_close"  # the price column forecast
+    # window: each window over its last price, so a trend never leaves the training range (minmax,
+    # the tutorials' choice, breaks when test prices exceed every training price)
+    scaler: str = "window"  # minmax | standard | window | log_return (forecast/scaling.py)
+    stride: int = 1  # step between training windows
+
+    def __post_init__(self) -> None:
+        _at_least("lookback", self.lookback, 1)
+        _at_least("horizon", self.horizon, 1)
+        _at_least("stride", self.stride, 1)
+        _choice("features", self.features, FEATURE_SETS)
+        _choice("target", self.target, TARGETS)
+        _choice("scaler", self.scaler, SCALERS)
+        if self.scaler == "log_return" and self.features == "returns":
+            raise ValueError(
+                "scaler='log_return' takes logs of prices; features='returns' are already "
+                "returns (and may be negative): use scaler='standard' with them"
+            )
+
+
+@dataclass(frozen=True)
+class CVConfig(_Config):
+    """Walk-forward cross-validation."""
+
+    n_folds: int = 5  # consecutive test blocks at the end of the series
+    test_size: int = 250  # rows per test block (about a trading year)
+    mode: str = "expanding"  # expanding: all earlier rows train; sliding: the last train_size
+    train_size: int | None = None  # rows per training block in sliding mode
+    gap: int | None = None  # rows between training and test; None: horizon - 1 (the minimum)
+    repeats: int = 3  # seeds per fold: an LSTM differs run to run, so report the spread
+
+    def __post_init__(self) -> None:
+        _at_least("n_folds", self.n_folds, 1)
+        _at_least("test_size", self.test_size, 1)
+        _choice("mode", self.mode, CV_MODES)
+        if self.mode == "sliding" and self.train_size is None:
+            raise ValueError("mode='sliding' needs train_size (rows per training block)")
+        if self.train_size is not None:
+            _at_least("train_size", self.train_size, 2)
+        if self.gap is not None:
+            _at_least("gap", self.gap, 0)
+        _at_least("repeats", self.repeats, 1)

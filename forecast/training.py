@@ -59,6 +59,7 @@ class TrainResult:
     device: str = "cpu"
     n_train: int = 0
     n_val: int = 0
+    target_variance: float = math.nan  # of the scaled training targets: the loss of a constant
 
 
 class Callback(Protocol):
@@ -279,6 +280,7 @@ class _Loop:
             device=str(self.device),
             n_train=len(X),
             n_val=len(X_val),
+            target_variance=float(Y.var()) if len(Y) > 1 else math.nan,
         )
         show = config.progress if config.progress is not None else ProgressBar.wanted()
         bar = ProgressBar(config.epochs) if show else None

@@ -45,7 +45,10 @@ class StackedLSTM(nn.Module):
             nn.LSTM(n_in, h, batch_first=True, bidirectional=config.bidirectional)
             for n_in, h in zip(sizes_in, config.hidden_sizes, strict=True)
         )
-        self.between = nn.Dropout(config.dropout)
+        # Identity when off: a p=0 Dropout still costs a kernel call per layer and step
+        self.between: nn.Module = (
+            nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+        )
         width = directions * config.hidden_sizes[-1]
         if config.head == "seq2seq":
             self.decoder: nn.LSTM | None = nn.LSTM(width, width, batch_first=True)
@@ -110,7 +113,8 @@ class StackedLSTM(nn.Module):
         _check_input(x, self.config.n_features)
         states = self.forward_with_states(x)
         h_last = states.final[-1][0]  # (D, B, H)
-        return torch.cat(list(h_last), dim=-1), states  # (B, D*H)
+        last = h_last[0] if len(h_last) == 1 else torch.cat(list(h_last), dim=-1)
+        return last, states  # (B, D*H)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Forecast: (B, T, F) -> (B, K)."""

@@ -1,0 +1,111 @@
+"""Price rows <-> model-space windows: scaling fitted on training rows only, reversible to prices.
+
+A forecast origin t means: the model sees rows [t - lookback, t) and forecasts target rows
+[t, t + horizon). The encoder turns origins into X (N, lookback, F), scaled targets y (N, horizon)
+and the anchors (the target price at t - 1) that `decode` needs to return to price units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from forecast.scaling import Scaler, make_scaler, scaler_from_dict
+
+
+@dataclass(frozen=True)
+class Encoded:
+    X: np.ndarray  # (N, lookback, F) model inputs
+    y: np.ndarray | None  # (N, horizon) scaled targets, None when the future is unknown
+    y_steps: np.ndarray | None  # (N, lookback) scaled next-value targets (per_step head)
+    anchor: np.ndarray  # (N,) the target price at t - 1 for each origin t
+    origins: np.ndarray  # (N,) row index t of each origin
+
+
+class WindowEncoder:
+    """Fit on training rows; encode any origins whose history lies in the rows given."""
+
+    def __init__(self, scaler: str = "minmax", lookback: int = 60, horizon: int = 1) -> None:
+        self.scaler = scaler
+        self.lookback = lookback
+        self.horizon = horizon
+
+    @property
+    def offset(self) -> int:
+        """Rows consumed before the first model-space row (log returns need a previous price)."""
+        return 1 if self.scaler == "log_return" else 0
+
+    @property
+    def history_rows(self) -> int:
+        """Rows of history one forecast needs."""
+        return self.lookback + self.offset
+
+    def fit(self, features: np.ndarray, target: np.ndarray) -> WindowEncoder:
+        """Learn scaling from training rows only: features (T, F), target (T,)."""
+        if len(features) != len(target):
+            raise ValueError(f"features ({len(features)} rows) and target ({len(target)}) differ")
+        self.feature_scaler_: Scaler = make_scaler(self.scaler).fit(features)
+        self.target_scaler_: Scaler = make_scaler(self.scaler).fit(target)
+        self.n_features_in_ = features.shape[1]
+        return self
+
+    def encode(
+        self, features: np.ndarray, target: np.ndarray, origins: np.ndarray, *, targets: bool = True
+    ) -> Encoded:
+        """Windows for `origins` (row indices, increasing); with `targets`, t + horizon <= T."""
+        if not hasattr(self, "n_features_in_"):
+            raise RuntimeError("WindowEncoder is not fitted yet; call fit() on training rows first")
+        origins = np.asarray(origins, dtype=np.int64)
+        last_allowed = len(target) - (self.horizon if targets else 0)
+        if len(origins) == 0 or origins[0] < self.history_rows or origins[-1] > last_allowed:
+            raise ValueError(
+                f"origins must lie in [{self.history_rows}, {last_allowed}] for {len(target)} rows "
+                f"(lookback={self.lookback}, horizon={self.horizon}); got "
+                f"{origins[:1].tolist()}..{origins[-1:].tolist()}"
+            )
+        anchor = np.asarray(target, dtype=np.float64)[origins - 1]
+        z_features, z_target = self._rows(features, target)
+        starts = origins - self.lookback - self.offset  # model-space row of each window's start
+        X = sliding_window_view(z_features, self.lookback, axis=0).transpose(0, 2, 1)[starts]
+        y = y_steps = None
+        if targets:
+            y = sliding_window_view(z_target[self.lookback :], self.horizon)[starts]
+            y_steps = sliding_window_view(z_target[1:], self.lookback)[starts]
+        if self.scaler == "window":
+            X = self.feature_scaler_.transform(X)  # each window over its last row
+            if y is not None and y_steps is not None:
+                y, y_steps = y / anchor[:, None], y_steps / anchor[:, None]
+        return Encoded(X.astype(np.float32), y, y_steps, anchor, origins)
+
+    def _rows(self, features: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.scaler == "window":  # scaled per window in encode()
+            return np.asarray(features, dtype=np.float64), np.asarray(target, dtype=np.float64)
+        return self.feature_scaler_.transform(features), self.target_scaler_.transform(target)
+
+    def decode(self, predictions: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+        """Model-space forecasts (N, H) -> prices (N, H); anchor (N,) from `encode`."""
+        pred = np.asarray(predictions, dtype=np.float64)
+        if self.target_scaler_.needs_anchor():  # window, log_return: relative to the last price
+            return self.target_scaler_.inverse_transform(pred[:, :, None], anchor[:, None])[:, :, 0]
+        return self.target_scaler_.inverse_transform(pred.reshape(-1)).reshape(pred.shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scaler": self.scaler,
+            "lookback": self.lookback,
+            "horizon": self.horizon,
+            "n_features_in_": self.n_features_in_,
+            "feature_scaler_": self.feature_scaler_.to_dict(),
+            "target_scaler_": self.target_scaler_.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WindowEncoder:
+        encoder = cls(data["scaler"], int(data["lookback"]), int(data["horizon"]))
+        encoder.n_features_in_ = int(data["n_features_in_"])
+        encoder.feature_scaler_ = scaler_from_dict(data["feature_scaler_"])
+        encoder.target_scaler_ = scaler_from_dict(data["target_scaler_"])
+        return encoder

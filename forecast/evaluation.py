@@ -1,0 +1,161 @@
+"""Walk-forward cross-validation of the LSTM against naive baselines, fold by fold.
+
+In each fold the encoder (scaling) and the model are fitted on that fold's training rows only;
+test forecasts come from origins inside the test block, each seeing only rows before it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from forecast.baselines import BASELINES
+from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
+from forecast.features import build_features
+from forecast.forecaster import Forecaster
+from forecast.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
+from forecast.splits import Fold, walk_forward_splits
+from forecast.training import Callback
+
+CallbackFactory = Callable[[int, int], Sequence[Callback]]  # (fold, repeat) -> callbacks
+
+
+@dataclass
+class FoldResult:
+    """One fold: forecasts of every repeat and baseline, metrics, curves and a fit diagnosis."""
+
+    fold: Fold
+    origin_dates: pd.DatetimeIndex  # (N,) date of each forecast's first step
+    actual: np.ndarray  # (N, H) prices
+    last_observed: np.ndarray  # (N,) price before each origin
+    forecasts: list[np.ndarray]  # per repeat, (N, H) prices
+    baselines: dict[str, np.ndarray]  # name -> (N, H) prices
+    metrics: dict[str, dict[str, float]]  # "model" (mean over repeats) and each baseline
+    per_step: dict[str, dict[str, list[float]]]  # same keys: metric -> value per horizon step
+    repeat_metrics: list[dict[str, float]]
+    histories: list[dict[str, list[float]]]
+    best_epochs: list[int]
+    diagnosis: str
+    train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
+
+
+def diagnose(history: dict[str, list[float]], target_variance: float) -> str:
+    """underfit, overfit or good, from one run's loss curves."""
+    val, trained = history["val_loss"], history["train_loss"]
+    if not val or all(np.isnan(val)):
+        return "unknown"
+    best = int(np.nanargmin(val))
+    last = len(val) - 1
+    if best == last and last > 0 and val[-1] < val[-2]:
+        return "underfit"  # validation still falling when training stopped
+    if min(trained) > 0.5 * target_variance and val[best] > 0.5 * target_variance:
+        return "underfit"  # both losses above half of a constant predictor's
+    if last - best >= 2 and val[-1] > 1.2 * val[best]:
+        return "overfit"  # validation minimum early and rising since
+    return "good"
+
+
+def cross_validate(
+    prices: pd.DataFrame,
+    window: WindowConfig,
+    lstm: LSTMConfig,
+    train: TrainConfig,
+    cv: CVConfig,
+    callbacks_for: CallbackFactory | None = None,
+) -> Iterator[FoldResult]:
+    """Yield each fold's result as soon as it is done (oldest test block first)."""
+    features = build_features(prices, window.features, window.target)
+    values, target, dates = features.values, features.target, features.index
+    horizon = window.horizon
+    gap = horizon - 1 if cv.gap is None else cv.gap
+    if gap < horizon - 1:
+        raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
+    history_rows = window.lookback + (1 if window.scaler == "log_return" else 0)
+    folds = walk_forward_splits(
+        len(target),
+        cv.n_folds,
+        cv.test_size,
+        mode=cv.mode,
+        train_size=cv.train_size,
+        gap=gap,
+        min_train_rows=history_rows + horizon + 1,
+    )
+    for fold in list(folds):
+        yield _run_fold(
+            fold, values, target, dates, window, lstm, train, cv, callbacks_for, history_rows
+        )
+
+
+def _run_fold(
+    fold: Fold,
+    values: np.ndarray,
+    target: np.ndarray,
+    dates: pd.DatetimeIndex,
+    window: WindowConfig,
+    lstm: LSTMConfig,
+    train: TrainConfig,
+    cv: CVConfig,
+    callbacks_for: CallbackFactory | None,
+    history_rows: int,
+) -> FoldResult:
+    horizon, lookback = window.horizon, window.lookback
+    train_rows = slice(fold.train_start, fold.train_end)
+    # the fold sees nothing after its test block, and each origin nothing after itself
+    seen_values, seen_target = values[: fold.test_end], target[: fold.test_end]
+    origins = np.arange(max(fold.test_start, history_rows), fold.test_end - horizon + 1)
+    actual = sliding_window_view(seen_target, horizon)[origins]
+    history = sliding_window_view(seen_target, lookback)[origins - lookback]
+    last_observed = seen_target[origins - 1]
+    scale = in_sample_naive_mae(target[train_rows])
+
+    forecasts, histories, best_epochs, repeat_metrics, diagnoses = [], [], [], [], []
+    for repeat in range(cv.repeats):
+        forecaster = Forecaster(window, lstm, replace(train, seed=train.seed + repeat))
+        callbacks = callbacks_for(fold.index, repeat) if callbacks_for else ()
+        result = forecaster.fit_arrays(values[train_rows], target[train_rows], callbacks)
+        forecast = forecaster.forecast_origins(seen_values, seen_target, origins)
+        forecasts.append(forecast)
+        histories.append(result.history)
+        best_epochs.append(result.best_epoch)
+        diagnoses.append(diagnose(result.history, result.target_variance))
+        repeat_metrics.append(
+            overall(forecast_metrics(actual, forecast, last_observed, scale), actual, forecast)
+        )
+
+    baselines = {name: fn(history, horizon) for name, fn in BASELINES.items()}
+    per_step: dict[str, dict[str, list[float]]] = {}
+    metrics: dict[str, dict[str, float]] = {}
+    for name, forecast in baselines.items():
+        steps = forecast_metrics(actual, forecast, last_observed, scale)
+        per_step[name] = {k: v.tolist() for k, v in steps.items()}
+        metrics[name] = overall(steps, actual, forecast)
+    model_steps = [forecast_metrics(actual, f, last_observed, scale) for f in forecasts]
+    per_step["model"] = {
+        k: np.mean([s[k] for s in model_steps], axis=0).tolist() for k in model_steps[0]
+    }
+    metrics["model"] = {
+        k: float(np.mean([m[k] for m in repeat_metrics])) for k in repeat_metrics[0]
+    }
+    metrics["model"]["rmse_repeat_std"] = float(np.std([m["rmse"] for m in repeat_metrics]))
+    for name in metrics:
+        metrics[name]["skill"] = skill(metrics[name]["rmse"], metrics["naive"]["rmse"])
+    return FoldResult(
+        fold=fold,
+        origin_dates=dates[origins],
+        actual=actual,
+        last_observed=last_observed,
+        forecasts=forecasts,
+        baselines=baselines,
+        metrics=metrics,
+        per_step=per_step,
+        repeat_metrics=repeat_metrics,
+        histories=histories,
+        best_epochs=best_epochs,
+        diagnosis=Counter(diagnoses).most_common(1)[0][0],
+        train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
+    )

@@ -1,0 +1,168 @@
+"""Forecaster: configs + fitted encoder + weights. Knows prices and dates; the model does not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+import torch
+
+from forecast.calendar import next_trading_days
+from forecast.config import LSTMConfig, TrainConfig, WindowConfig
+from forecast.encoding import WindowEncoder
+from forecast.features import build_features
+from forecast.models import StackedLSTM
+from forecast.training import Callback, TrainResult, WindowedData, seed_everything, train
+
+CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
+FORMAT_VERSION = 1
+
+
+class Forecaster:
+    """fit(prices) -> predict(prices) in price units on future trading dates; save / load."""
+
+    def __init__(
+        self,
+        window: WindowConfig | None = None,
+        lstm: LSTMConfig | None = None,
+        train: TrainConfig | None = None,
+    ) -> None:
+        self.window = window or WindowConfig()
+        self.lstm = lstm or LSTMConfig()
+        self.train = train or TrainConfig()
+
+    def fit(self, prices: pd.DataFrame, callbacks: Sequence[Callback] = ()) -> Self:
+        """Fit scaling and the model on every row of `prices` (a validated price frame)."""
+        features = build_features(prices, self.window.features, self.window.target)
+        self.fit_arrays(features.values, features.target, callbacks)
+        self.columns_ = features.columns
+        self.trained_until_ = features.index[-1]
+        return self
+
+    def fit_arrays(
+        self, values: np.ndarray, target: np.ndarray, callbacks: Sequence[Callback] = ()
+    ) -> TrainResult:
+        """Fit on feature rows (T, F) and target (T,): all of them are training rows."""
+        window = self.window
+        encoder = WindowEncoder(window.scaler, window.lookback, window.horizon).fit(values, target)
+        last_origin = len(target) - window.horizon
+        if last_origin < encoder.history_rows:
+            raise ValueError(
+                f"lookback={window.lookback} and horizon={window.horizon} need at least "
+                f"{encoder.history_rows + window.horizon} rows to train; got {len(target)}"
+            )
+        origins = np.arange(encoder.history_rows, last_origin + 1, window.stride)
+        encoded = encoder.encode(values, target, origins)
+        if encoded.y is None:
+            raise RuntimeError("encode(targets=True) returned no targets")
+        config = replace(self.lstm, n_features=values.shape[1], horizon=window.horizon)
+        seed_everything(self.train.seed)
+        model = StackedLSTM(config)
+        self.result_ = train(
+            model, WindowedData(encoded.X, encoded.y, encoded.y_steps), self.train, callbacks
+        )
+        self.model_, self.encoder_ = model.cpu().eval(), encoder
+        return self.result_
+
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("this Forecaster is not fitted yet; call fit() or Forecaster.load()")
+
+    @torch.inference_mode()
+    def forecast_origins(
+        self, values: np.ndarray, target: np.ndarray, origins: np.ndarray
+    ) -> np.ndarray:
+        """Price forecasts (N, horizon) from each origin t, seeing only rows before t."""
+        self._require_fitted()
+        encoded = self.encoder_.encode(values, target, origins, targets=False)
+        X = torch.from_numpy(np.ascontiguousarray(encoded.X))
+        pred = torch.cat([self.model_(X[i : i + 4096]) for i in range(0, len(X), 4096)])
+        return self.encoder_.decode(pred.numpy(), encoded.anchor)
+
+    def predict(self, prices: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """Forecasts after the last row of `prices`: index `date` (next NYSE trading days),
+        column `forecast` in price units. `horizon` defaults to (and may not exceed) the model's."""
+        self._require_fitted()
+        steps = self.window.horizon if horizon is None else horizon
+        if not 1 <= steps <= self.window.horizon:
+            raise ValueError(
+                f"horizon={horizon} must be between 1 and the model's {self.window.horizon}"
+            )
+        features = build_features(prices, self.window.features, self.window.target)
+        if features.columns != self.columns_:
+            raise ValueError(
+                f"prices give features {features.columns}; the model was fit on {self.columns_}"
+            )
+        if len(prices) < self.min_history:
+            raise ValueError(
+                f"lookback={self.window.lookback} needs at least {self.min_history} rows of "
+                f"prices; got {len(prices)}"
+            )
+        origin = np.array([len(features.target)])
+        values = self.forecast_origins(features.values, features.target, origin)[0, :steps]
+        dates = next_trading_days(features.index[-1], steps)
+        return pd.DataFrame({"forecast": values}, index=dates)
+
+    @property
+    def min_history(self) -> int:
+        """Price rows one forecast needs (the lookback, plus one for return-based features)."""
+        extra = 1 if self.window.features == "returns" else 0
+        return self.window.lookback + extra + (1 if self.window.scaler == "log_return" else 0)
+
+    def save(self, directory: str | Path) -> Path:
+        """JSON config + safetensors weights (no pickle). Returns the directory."""
+        from safetensors.torch import save_file
+
+        self._require_fitted()
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
+        save_file(state, str(path / WEIGHTS_FILE))
+        (path / CONFIG_FILE).write_text(json.dumps(self.to_dict(), indent=2))
+        return path
+
+    def to_dict(self) -> dict[str, Any]:
+        self._require_fitted()
+        return {
+            "format_version": FORMAT_VERSION,
+            "window": asdict(self.window),
+            "lstm": asdict(self.model_.config),
+            "train": asdict(self.train),
+            "columns": list(self.columns_),
+            "trained_until": self.trained_until_.strftime("%Y-%m-%d"),
+            "encoder": self.encoder_.to_dict(),
+        }
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Forecaster:
+        """Rebuild a saved Forecaster on the CPU (whatever device trained it)."""
+        from safetensors.torch import load_file
+
+        path = Path(directory)
+        if not (path / CONFIG_FILE).is_file() or not (path / WEIGHTS_FILE).is_file():
+            raise FileNotFoundError(
+                f"{path} holds no saved Forecaster ({CONFIG_FILE} + {WEIGHTS_FILE})"
+            )
+        data = json.loads((path / CONFIG_FILE).read_text())
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{path}: format_version {data.get('format_version')!r}; "
+                f"this Stockcast reads {FORMAT_VERSION}"
+            )
+        forecaster = cls(
+            WindowConfig.from_dict(data["window"]),
+            LSTMConfig.from_dict(data["lstm"]),
+            TrainConfig.from_dict(data["train"]),
+        )
+        model = StackedLSTM(forecaster.lstm)
+        model.load_state_dict(load_file(str(path / WEIGHTS_FILE), device="cpu"))
+        forecaster.model_ = model.eval()
+        forecaster.encoder_ = WindowEncoder.from_dict(data["encoder"])
+        forecaster.columns_ = tuple(data["columns"])
+        forecaster.trained_until_ = pd.Timestamp(data["trained_until"])
+        return forecaster

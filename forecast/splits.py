@@ -1,0 +1,69 @@
+"""Walk-forward splits over time rows: every test block follows its training rows in time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+MODES = ("expanding", "sliding")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Row ranges of one fold: train [train_start, train_end), test [test_start, test_end)."""
+
+    index: int
+    train_start: int
+    train_end: int
+    test_start: int
+    test_end: int
+
+    @property
+    def gap(self) -> int:
+        return self.test_start - self.train_end
+
+
+def walk_forward_splits(
+    n_rows: int,
+    n_folds: int,
+    test_size: int,
+    *,
+    mode: str = "expanding",
+    train_size: int | None = None,
+    gap: int = 0,
+    min_train_rows: int = 1,
+) -> Iterator[Fold]:
+    """Consecutive test blocks of `test_size` rows at the end of the series, oldest first.
+
+    Fold k trains on rows before its test block minus `gap` rows: all of them ("expanding") or
+    the last `train_size` ("sliding"). Raises ValueError, with the numbers, when the series is
+    too short for the request.
+    """
+    for name, value in (
+        ("n_folds", n_folds),
+        ("test_size", test_size),
+        ("min_train_rows", min_train_rows),
+    ):
+        if value < 1:
+            raise ValueError(f"{name} must be >= 1; got {value}")
+    if gap < 0:
+        raise ValueError(f"gap must be >= 0; got {gap}")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
+    if mode == "sliding" and (train_size is None or train_size < min_train_rows):
+        raise ValueError(
+            f"mode='sliding' needs train_size >= {min_train_rows} rows; got train_size={train_size}"
+        )
+    first_test = n_rows - n_folds * test_size
+    first_train_rows = first_test - gap if mode == "expanding" else train_size
+    if first_test - gap < (first_train_rows or 0) or first_test - gap < min_train_rows:
+        need = n_folds * test_size + gap + max(min_train_rows, train_size or 0)
+        raise ValueError(
+            f"n_folds={n_folds} x test_size={test_size} with gap={gap} and at least "
+            f"{max(min_train_rows, train_size or 0)} training rows need {need} rows; got {n_rows}"
+        )
+    for k in range(n_folds):
+        test_start = first_test + k * test_size
+        train_end = test_start - gap
+        train_start = 0 if mode == "expanding" else train_end - (train_size or 0)
+        yield Fold(k, train_start, train_end, test_start, test_start + test_size)

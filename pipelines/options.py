@@ -1,0 +1,248 @@
+"""Command-line options and --config files (TOML or YAML) -> the frozen configs.
+
+Only light imports here, so `--help` answers at once. Defaults come from the config dataclasses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from forecast.config import (
+    CV_MODES,
+    FEATURE_SETS,
+    HEADS,
+    SCALERS,
+    CVConfig,
+    LSTMConfig,
+    TrainConfig,
+    WindowConfig,
+)
+
+SOURCES = ("auto", "yahoo", "cache", "csv", "sample")  # forecast.data.SOURCES, without its imports
+
+# option dest -> (config section, field)
+_FIELDS = {
+    "lookback": ("window", "lookback"),
+    "horizon": ("window", "horizon"),
+    "features": ("window", "features"),
+    "scaler": ("window", "scaler"),
+    "target": ("window", "target"),
+    "hidden_sizes": ("lstm", "hidden_sizes"),
+    "dropout": ("lstm", "dropout"),
+    "recurrent_dropout": ("lstm", "recurrent_dropout"),
+    "head": ("lstm", "head"),
+    "bidirectional": ("lstm", "bidirectional"),
+    "epochs": ("train", "epochs"),
+    "batch_size": ("train", "batch_size"),
+    "lr": ("train", "lr"),
+    "patience": ("train", "patience"),
+    "device": ("train", "device"),
+    "seed": ("train", "seed"),
+    "threads": ("train", "threads"),
+    "folds": ("cv", "n_folds"),
+    "test_size": ("cv", "test_size"),
+    "gap": ("cv", "gap"),
+    "mode": ("cv", "mode"),
+    "train_size": ("cv", "train_size"),
+    "repeats": ("cv", "repeats"),
+}
+_WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3}  # columns of each feature set
+_RUN_KEYS = ("source", "csv", "start", "end", "data_dir", "tracking_uri", "experiment")
+_SECTIONS: dict[str, Any] = {
+    "window": WindowConfig,
+    "lstm": LSTMConfig,
+    "train": TrainConfig,
+    "cv": CVConfig,
+}
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    tickers: tuple[str, ...]
+    window: WindowConfig
+    lstm: LSTMConfig
+    train: TrainConfig
+    cv: CVConfig
+    source: str = "auto"
+    csv: str | None = None
+    start: str | None = None
+    end: str | None = None
+    data_dir: str | None = None
+    tracking_uri: str | None = None
+    experiment: str = "stockcast"
+    register: bool = True
+    promote: bool = False
+
+
+def _default(section: str, name: str) -> Any:
+    return getattr(_SECTIONS[section], name)
+
+
+def _hidden_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.replace(",", " ").split())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"hidden sizes must be integers like 64,32,16; got {text!r}"
+        ) from None
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m pipelines.train",
+        description="Walk-forward cross-validate stacked LSTMs against naive baselines, fit a "
+        "final model on all data, track it all in MLflow and register stockcast-<TICKER>.",
+    )
+    p.add_argument("tickers", nargs="+", metavar="TICKER", help="e.g. AAPL MSFT")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML or YAML file with [window] [lstm] [train] "
+        "[cv] sections and run keys; options given here override it",
+    )
+    data = p.add_argument_group("data")
+    data.add_argument("--source", choices=SOURCES, help="price source (default auto)")
+    data.add_argument("--csv", metavar="PATH", help="price file for --source csv")
+    data.add_argument("--start", help="first date, YYYY-MM-DD")
+    data.add_argument("--end", help="last date, YYYY-MM-DD")
+    data.add_argument(
+        "--data-dir", help="price cache folder (default $STOCKCAST_DATA_DIR or ~/.cache/stockcast)"
+    )
+    win = p.add_argument_group("windows")
+    win.add_argument(
+        "--lookback", type=int, help=f"days of history (default {_default('window', 'lookback')})"
+    )
+    win.add_argument(
+        "--horizon", type=int, help=f"days ahead (default {_default('window', 'horizon')})"
+    )
+    win.add_argument(
+        "--features", choices=FEATURE_SETS, help=f"default {_default('window', 'features')}"
+    )
+    win.add_argument("--target", choices=("adj_close", "close"), help="default adj_close")
+    win.add_argument("--scaler", choices=SCALERS, help=f"default {_default('window', 'scaler')}")
+    model = p.add_argument_group("model")
+    model.add_argument(
+        "--hidden-sizes",
+        type=_hidden_sizes,
+        metavar="64,32,16",
+        help="LSTM layer sizes (default 64,32,16)",
+    )
+    model.add_argument("--dropout", type=float, help="between layers (default 0)")
+    model.add_argument("--recurrent-dropout", type=float, help="on recurrent weights (default 0)")
+    model.add_argument("--head", choices=HEADS, help=f"default {_default('lstm', 'head')}")
+    model.add_argument("--bidirectional", action="store_true", default=None)
+    fit = p.add_argument_group("training")
+    fit.add_argument(
+        "--epochs", type=int, help=f"maximum epochs (default {_default('train', 'epochs')})"
+    )
+    fit.add_argument("--batch-size", type=int, help=f"default {_default('train', 'batch_size')}")
+    fit.add_argument("--lr", type=float, help=f"learning rate (default {_default('train', 'lr')})")
+    fit.add_argument("--patience", type=int, help="early-stopping patience in epochs (default off)")
+    fit.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    fit.add_argument("--seed", type=int, help=f"default {_default('train', 'seed')}")
+    fit.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    cv = p.add_argument_group("cross-validation")
+    cv.add_argument("--folds", type=int, help=f"default {_default('cv', 'n_folds')}")
+    cv.add_argument(
+        "--test-size", type=int, help=f"rows per test block (default {_default('cv', 'test_size')})"
+    )
+    cv.add_argument("--gap", type=int, help="rows between train and test (default horizon - 1)")
+    cv.add_argument("--mode", choices=CV_MODES, help="default expanding")
+    cv.add_argument("--train-size", type=int, help="rows per training block in sliding mode")
+    cv.add_argument(
+        "--repeats", type=int, help=f"seeds per fold (default {_default('cv', 'repeats')})"
+    )
+    track = p.add_argument_group("tracking")
+    track.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+    track.add_argument("--experiment", help="MLflow experiment (default stockcast)")
+    reg = track.add_mutually_exclusive_group()
+    reg.add_argument(
+        "--promote",
+        action="store_true",
+        help="move the champion alias even if CV skill is not better",
+    )
+    reg.add_argument(
+        "--no-register", action="store_true", help="log the model but do not register it"
+    )
+    return p
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """A TOML or YAML file as a dict; errors name the file."""
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"--config {path!r}: no such file")
+    text = file.read_text()
+    try:
+        if file.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        elif file.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ValueError(f"--config {path!r}: use a .toml, .yaml or .yml file")
+    except (tomllib.TOMLDecodeError, ImportError) as err:
+        raise ValueError(f"--config {path!r}: {err}") from err
+    except Exception as err:  # yaml.YAMLError, without importing yaml at module level
+        if type(err).__module__.startswith("yaml"):
+            raise ValueError(f"--config {path!r}: {err}") from err
+        raise
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"--config {path!r}: expected a table of settings; got {type(data).__name__}"
+        )
+    return data
+
+
+def options_from_args(args: argparse.Namespace) -> PipelineOptions:
+    """Merge the config file (if any) with explicit options; raises ValueError naming bad values."""
+    file = read_config_file(args.config) if args.config else {}
+    sections: dict[str, dict[str, Any]] = {name: dict(file.get(name) or {}) for name in _SECTIONS}
+    unknown = sorted(set(file) - set(_SECTIONS) - set(_RUN_KEYS) - {"promote", "register"})
+    if unknown:
+        raise ValueError(
+            f"--config: unknown keys {unknown}; sections are {sorted(_SECTIONS)}, "
+            f"run keys {list(_RUN_KEYS)}"
+        )
+    for dest, (section, name) in _FIELDS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            sections[section][name] = value
+    window = sections["window"]
+    sections["lstm"].setdefault("horizon", window.get("horizon", WindowConfig.horizon))
+    sections["lstm"].setdefault("n_features", _WIDTHS.get(window.get("features", "close"), 1))
+    configs = {}
+    for name, cls in _SECTIONS.items():
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(sections[name]) - known)
+        if bad:
+            raise ValueError(f"[{name}] has unknown settings {bad}; known: {sorted(known)}")
+        configs[name] = cls.from_dict(sections[name])
+    run = {
+        key: getattr(args, key, None) if getattr(args, key, None) is not None else file.get(key)
+        for key in _RUN_KEYS
+    }
+    return PipelineOptions(
+        tickers=tuple(args.tickers),
+        window=configs["window"],
+        lstm=configs["lstm"],
+        train=configs["train"],
+        cv=configs["cv"],
+        source=run["source"] or ("csv" if run["csv"] else "auto"),
+        csv=run["csv"],
+        start=None if run["start"] is None else str(run["start"]),
+        end=None if run["end"] is None else str(run["end"]),
+        data_dir=run["data_dir"],
+        tracking_uri=run["tracking_uri"],
+        experiment=run["experiment"] or "stockcast",
+        register=not args.no_register and file.get("register", True),
+        promote=bool(args.promote or file.get("promote", False)),
+    )

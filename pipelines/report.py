@@ -1,0 +1,35 @@
+"""The end-of-run table: model vs each baseline per metric (mean +- std over folds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "skill")
+
+
+def render(summaries: list[Any], ui_hint: str) -> str:
+    lines = []
+    for s in summaries:
+        names = ["model", *[n for n in s.aggregates if n != "model"]]
+        lines.append(
+            f"\n{s.ticker} ({s.source}, {s.data_range}); {len(s.diagnoses)} folds; final fit "
+            f"{s.final_epochs} epochs; {s.seconds:.0f} s, MLflow logging "
+            f"{s.tracking_seconds:.1f} s "
+            f"({100 * s.tracking_seconds / max(s.seconds, 1e-9):.1f}%)"
+        )
+        header = f"{'metric':<22}" + "".join(f"{'LSTM' if n == 'model' else n:>20}" for n in names)
+        lines += [header, "-" * len(header)]
+        for metric in METRIC_NAMES:
+            cells = []
+            for name in names:
+                stats = s.aggregates[name][metric]
+                cells.append(f"{stats['mean']:>11.4f} +- {stats['std']:<5.3f}"[:20].rjust(20))
+            lines.append(f"{metric:<22}" + "".join(cells))
+        lines.append(f"fit diagnosis per fold: {', '.join(s.diagnoses)}")
+        if s.version is not None:
+            lines.append(f"registered stockcast-{s.ticker} version {s.version}: {s.decision}")
+        else:
+            lines.append(s.decision)
+        lines.append(f"MLflow run {s.run_id}")
+    lines.append(f"\nCompare runs in the MLflow UI: {ui_hint}")
+    return "\n".join(lines)

@@ -1,0 +1,341 @@
+"""One ticker through the pipeline: CV folds (nested runs) -> final fit -> registry."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast import tracking
+from forecast.evaluation import FoldResult, cross_validate
+from forecast.forecaster import Forecaster
+from forecast.metrics import aggregate
+from forecast.plots import forecast_vs_actual, learning_curves
+from forecast.training import resolve_device
+from pipelines.options import PipelineOptions
+from pipelines.progress import PipelineProgress
+
+log = logging.getLogger("pipelines.train")
+
+
+@dataclass
+class TickerSummary:
+    """What the end-of-run table shows for one ticker."""
+
+    ticker: str
+    source: str
+    data_range: str
+    aggregates: dict[
+        str, dict[str, dict[str, float]]
+    ]  # model|baseline -> metric -> mean/std/stderr
+    diagnoses: list[str]
+    final_epochs: int
+    run_id: str
+    version: str | None = None
+    promoted: bool = False
+    decision: str = "not registered (--no-register)"
+    seconds: float = 0.0
+    tracking_seconds: float = 0.0
+    fold_skills: list[float] = field(default_factory=list)
+
+
+class Stopwatch:
+    """Accumulates the time spent in MLflow calls, to report tracking's share of the run."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def data_hash(prices: pd.DataFrame) -> str:
+    digest = hashlib.sha256(prices.index.to_numpy().astype("int64").tobytes())
+    digest.update(np.ascontiguousarray(prices.to_numpy(dtype=np.float64)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def flat_params(options: PipelineOptions) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "data.source": options.source,
+        "data.start": options.start,
+        "data.end": options.end,
+    }
+    for section in ("window", "lstm", "train", "cv"):
+        for key, value in asdict(getattr(options, section)).items():
+            params[f"{section}.{key}"] = value
+    return params
+
+
+def folds_signature(prices: pd.DataFrame, options: PipelineOptions) -> str:
+    """Equal for two runs exactly when their CV used the same data and the same folds."""
+    cv, window = options.cv, options.window
+    parts = (data_hash(prices), cv.n_folds, cv.test_size, cv.mode, cv.train_size, cv.gap)
+    spec = "|".join(str(p) for p in (*parts, window.horizon, window.target))
+    return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+
+def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) -> TickerSummary:
+    started = time.perf_counter()
+    clock = Stopwatch()
+    train_config = replace(options.train, progress=False)
+    device = str(resolve_device(train_config.device))
+    signature = folds_signature(prices, options)
+    tags = {
+        "ticker": ticker,
+        "source": prices.attrs.get("source", "?"),
+        "data_start": f"{prices.index[0]:%Y-%m-%d}",
+        "data_end": f"{prices.index[-1]:%Y-%m-%d}",
+        "rows": str(len(prices)),
+        "data_hash": data_hash(prices),
+        "git_commit": git_commit(),
+        "device": device,
+        "cv.folds_signature": signature,
+    }
+    progress = PipelineProgress(ticker, options.cv.n_folds, options.cv.repeats, train_config.epochs)
+    with tracking.run(f"{ticker} {pd.Timestamp.now():%Y-%m-%d %H:%M}", tags=tags) as parent_id:
+        clock(tracking.log_params, parent_id, flat_params(options))
+        clock(tracking.log_dict, _config_dict(options), "config.json")
+        results = _cross_validate(ticker, prices, options, train_config, progress, clock)
+        summary = _log_cv_summary(ticker, results, tags, parent_id, clock)
+        forecaster, model_uri = _final_fit(
+            ticker, prices, options, train_config, summary, progress, clock
+        )
+        if options.register:
+            _register(ticker, model_uri, summary, tags, options, clock)
+        clock(
+            tracking.set_tags,
+            {"promoted": str(summary.promoted), "registry.decision": summary.decision},
+        )
+    progress.close()
+    summary.seconds = time.perf_counter() - started
+    summary.tracking_seconds = clock.seconds
+    return summary
+
+
+def _config_dict(options: PipelineOptions) -> dict[str, Any]:
+    return {name: asdict(getattr(options, name)) for name in ("window", "lstm", "train", "cv")}
+
+
+def _cross_validate(
+    ticker: str,
+    prices: pd.DataFrame,
+    options: PipelineOptions,
+    train_config: Any,
+    progress: PipelineProgress,
+    clock: Stopwatch,
+) -> list[FoldResult]:
+    holder: dict[str, tracking.MetricBuffer] = {}
+
+    def callbacks_for(fold: int, repeat: int) -> list[Any]:
+        return [
+            tracking.EpochLogger(holder["buffer"], prefix=f"repeat_{repeat}/"),
+            progress.for_run(fold, repeat),
+        ]
+
+    folds = cross_validate(
+        prices, options.window, options.lstm, train_config, options.cv, callbacks_for
+    )
+    results = []
+    for k in range(options.cv.n_folds):
+        with tracking.run(
+            f"cv/fold-{k}", nested=True, tags={"ticker": ticker, "fold": str(k)}
+        ) as run_id:
+            holder["buffer"] = buffer = tracking.MetricBuffer(run_id)
+            result = next(folds)
+            _log_fold(ticker, result, buffer, clock)
+            results.append(result)
+        progress.fold_done(result)
+    return results
+
+
+def _log_fold(
+    ticker: str, result: FoldResult, buffer: tracking.MetricBuffer, clock: Stopwatch
+) -> None:
+    for name, metrics in result.metrics.items():
+        buffer.add_all({f"{name}/{key}": value for key, value in metrics.items()})
+        for key, steps in result.per_step[name].items():
+            for h, value in enumerate(steps, start=1):
+                buffer.add(f"{name}/{key}_by_step", value, step=h)
+    for repeat, (metrics, best) in enumerate(
+        zip(result.repeat_metrics, result.best_epochs, strict=True)
+    ):
+        buffer.add_all(
+            {f"repeat_{repeat}/rmse": metrics["rmse"], f"repeat_{repeat}/best_epoch": best}
+        )
+    clock(buffer.flush)
+    fold = result.fold
+    clock(
+        tracking.set_tags,
+        {
+            "fit_diagnosis": result.diagnosis,
+            "train_range": f"{result.train_dates[0]:%Y-%m-%d}..{result.train_dates[1]:%Y-%m-%d}",
+            "test_range": f"{result.origin_dates[0]:%Y-%m-%d}..{result.origin_dates[-1]:%Y-%m-%d}",
+            "rows": f"train {fold.train_start}-{fold.train_end}, gap {fold.gap}, "
+            f"test {fold.test_start}-{fold.test_end}",
+        },
+    )
+    clock(
+        tracking.log_figure,
+        learning_curves(result.histories, f"{ticker} fold {fold.index}: learning curves"),
+        "plots/learning_curves.png",
+    )
+    clock(tracking.log_figure, forecast_vs_actual(result, ticker), "plots/forecast_vs_actual.png")
+
+
+def _log_cv_summary(
+    ticker: str, results: list[FoldResult], tags: dict[str, str], parent_id: str, clock: Stopwatch
+) -> TickerSummary:
+    names = list(results[0].metrics)
+    aggregates = {
+        name: {
+            key: aggregate([r.metrics[name][key] for r in results])
+            for key in results[0].metrics[name]
+        }
+        for name in names
+    }
+    buffer = tracking.MetricBuffer(parent_id)
+    for name, metrics in aggregates.items():
+        for key, stats in metrics.items():
+            buffer.add_all({f"cv/{name}/{key}_{stat}": value for stat, value in stats.items()})
+    clock(buffer.flush)
+    rows = [
+        {"fold": r.fold.index, "forecaster": name, **r.metrics[name]}
+        for r in results
+        for name in names
+    ]
+    clock(tracking.log_text, pd.DataFrame(rows).to_csv(index=False), "cv/fold_metrics.csv")
+    diagnoses = [r.diagnosis for r in results]
+    clock(tracking.set_tags, {"fit_diagnosis": Counter(diagnoses).most_common(1)[0][0]})
+    return TickerSummary(
+        ticker=ticker,
+        source=tags["source"],
+        data_range=f"{tags['data_start']}..{tags['data_end']}",
+        aggregates=aggregates,
+        diagnoses=diagnoses,
+        run_id=parent_id,
+        # the final fit trains as long as CV found best: the median best epoch of every run
+        final_epochs=max(1, int(np.median([e for r in results for e in r.best_epochs]))),
+        fold_skills=[r.metrics["model"]["skill"] for r in results],
+    )
+
+
+def _final_fit(
+    ticker: str,
+    prices: pd.DataFrame,
+    options: PipelineOptions,
+    train_config: Any,
+    summary: TickerSummary,
+    progress: PipelineProgress,
+    clock: Stopwatch,
+) -> tuple[Forecaster, str]:
+    epochs = summary.final_epochs
+    config = replace(train_config, epochs=epochs, val_fraction=0.0, patience=None, lr_patience=None)
+    with tracking.run(
+        "final-fit", nested=True, tags={"ticker": ticker, "epochs_from_cv": str(epochs)}
+    ) as run_id:
+        buffer = tracking.MetricBuffer(run_id)
+        forecaster = Forecaster(options.window, options.lstm, config).fit(
+            prices, callbacks=[tracking.EpochLogger(buffer), progress.for_final(epochs)]
+        )
+        clock(buffer.flush)
+        clock(
+            tracking.log_figure,
+            learning_curves([forecaster.result_.history], f"{ticker} final fit"),
+            "plots/learning_curves.png",
+        )
+        example = _input_example(prices, forecaster)
+        model_uri = clock(tracking.log_forecaster, forecaster, example, epochs)
+    return forecaster, model_uri
+
+
+def _input_example(prices: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:
+    recent = prices.iloc[-(forecaster.min_history + 5) :]
+    frame = pd.DataFrame({"date": pd.DatetimeIndex(recent.index).strftime("%Y-%m-%d")})
+    if forecaster.window.features == "close":
+        frame["close"] = recent[forecaster.window.target].to_numpy()
+    else:
+        for column in recent.columns:
+            frame[column] = recent[column].to_numpy()
+    return frame
+
+
+def _register(
+    ticker: str,
+    model_uri: str,
+    summary: TickerSummary,
+    tags: dict[str, str],
+    options: PipelineOptions,
+    clock: Stopwatch,
+) -> None:
+    name = f"stockcast-{ticker}"
+    skill = summary.aggregates["model"]["skill"]["mean"]
+    version_tags = {
+        **{
+            k: tags[k]
+            for k in ("data_start", "data_end", "data_hash", "source", "cv.folds_signature")
+        },
+        "run_id": summary.run_id,
+        "trained_until": tags["data_end"],
+        "cv.skill_mean": f"{skill:.6f}",
+        **{
+            f"cv.{key}_mean": f"{stats['mean']:.6f}"
+            for key, stats in summary.aggregates["model"].items()
+        },
+        **{
+            f"cv.naive.{key}_mean": f"{stats['mean']:.6f}"
+            for key, stats in summary.aggregates["naive"].items()
+        },
+    }
+    version = clock(tracking.register, model_uri, name, version_tags)
+    summary.version = str(version.version)
+    champion = clock(tracking.champion, name)
+    if options.promote:
+        summary.promoted, summary.decision = True, "promoted (--promote)"
+    elif champion is None:
+        summary.promoted, summary.decision = True, "promoted (first champion)"
+    elif champion.tags.get("cv.folds_signature") != tags["cv.folds_signature"]:
+        summary.decision = (
+            f"kept champion v{champion.version}: it was cross-validated on other data or "
+            "folds, so the skills do not compare; use --promote to replace it"
+        )
+    else:
+        best = float(champion.tags.get("cv.skill_mean", "-inf"))
+        if skill > best:
+            summary.promoted = True
+            summary.decision = (
+                f"promoted: CV skill {skill:+.4f} beats champion v{champion.version}'s {best:+.4f}"
+            )
+        else:
+            summary.decision = (
+                f"kept champion v{champion.version}: CV skill {skill:+.4f} does not beat "
+                f"its {best:+.4f}"
+            )
+    if summary.promoted:
+        clock(tracking.promote, name, summary.version)

@@ -1,0 +1,91 @@
+"""python -m pipelines.train AAPL [MSFT ...]: CV against baselines -> final fit -> MLflow registry.
+
+Exit codes: 0 done, 1 no data (or a run failed), 2 bad options, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pipelines.options import PipelineOptions, build_parser, options_from_args
+
+log = logging.getLogger("pipelines.train")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        options = options_from_args(args)
+        _check_tickers_and_dates(options)
+    except ValueError as err:
+        parser.error(str(err))  # one line, exit code 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    for noisy in ("mlflow", "alembic", "urllib3", "yfinance"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    from forecast.data import DataUnavailableError, PriceDataError, load_prices
+
+    prices = {}
+    for ticker in options.tickers:
+        try:
+            prices[ticker] = load_prices(
+                ticker,
+                options.start,
+                options.end,
+                options.source,
+                csv_path=options.csv,
+                data_dir=options.data_dir,
+            )
+        except (DataUnavailableError, PriceDataError) as err:
+            print(f"error: {err}", file=sys.stderr)  # noqa: T201
+            return 1
+
+    from forecast import tracking
+
+    experiment_id = tracking.configure(options.tracking_uri, options.experiment)
+    tracking.mark_dead_runs_killed(experiment_id)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        from pipelines.run import train_ticker
+
+        summaries = [train_ticker(t, prices[t], options) for t in options.tickers]
+    except (KeyboardInterrupt, tracking.Interrupted):
+        print("interrupted: the runs are marked KILLED and nothing was registered", file=sys.stderr)  # noqa: T201
+        return 130
+    except ValueError as err:  # the data cannot support the request (too short for the folds, ...)
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    from pipelines.report import render
+
+    print(render(summaries, tracking.open_ui_hint()))  # noqa: T201
+    return 0
+
+
+def _check_tickers_and_dates(options: PipelineOptions) -> None:
+    from forecast.data.frame import normalize_ticker, parse_date
+
+    for ticker in options.tickers:
+        normalize_ticker(ticker)
+    parse_date(options.start, "--start")
+    parse_date(options.end, "--end")
+    if options.source == "csv" and not options.csv:
+        raise ValueError("--source csv needs --csv PATH")
+    if options.csv and len(options.tickers) > 1:
+        raise ValueError("--csv reads one file: give one ticker")
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    from forecast.tracking import Interrupted
+
+    raise Interrupted(f"signal {signum}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
