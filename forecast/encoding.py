@@ -8,12 +8,12 @@ and the anchors (the target price at t - 1) that `decode` needs to return to pri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from forecast.scaling import Scaler, make_scaler, scaler_from_dict
+from forecast.scaling import Scaler, WindowScaler, make_scaler, scaler_from_dict
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class WindowEncoder:
         if self.scaler == "window":
             X = self.feature_scaler_.transform(X)  # each window over its last row
             if y is not None and y_steps is not None:
-                y, y_steps = y / anchor[:, None], y_steps / anchor[:, None]
+                relative = cast(WindowScaler, self.target_scaler_).relative
+                y, y_steps = relative(y, anchor), relative(y_steps, anchor)
         return Encoded(X.astype(np.float32), y, y_steps, anchor, origins)
 
     def _rows(self, features: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -148,10 +148,11 @@ class StandardScaler(Scaler):
 
 
 class WindowScaler(Scaler):
-    """Each window divided by its own last observed value, so trending prices stay near 1.
+    """Each window relative to its own last observed value: x / last - 1, so trending prices stay
+    near 0 and a model that outputs 0 forecasts "no change" (the naive forecast).
 
-    transform takes windows (N, L, F) and divides by X[:, -1, :]; inverse_transform multiplies
-    by `anchor` (N, F), the last observed values of the windows the values belong to.
+    transform takes windows (N, L, F) and uses X[:, -1, :]; `relative` scales any values (N, ...)
+    against given anchors (N, F); inverse_transform multiplies back by `anchor` (N, F).
     """
 
     kind = "window"
@@ -165,11 +166,19 @@ class WindowScaler(Scaler):
     def _forward(self, values: np.ndarray) -> np.ndarray:
         if values.ndim != 3:
             raise ValueError(f"window scaling works on windows (N, L, F); got shape {values.shape}")
-        return values / _nonzero_anchor(values[:, -1, :])[:, None, :]
+        return values / _nonzero_anchor(values[:, -1, :])[:, None, :] - 1.0
+
+    def relative(self, values: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+        """values (N, K, F) or (N, K) for one feature, scaled against anchor (N, F) or (N,)."""
+        base = _nonzero_anchor(np.asarray(anchor, dtype=np.float64))
+        array = np.asarray(values, dtype=np.float64)
+        if array.ndim == 2:
+            return array / base.reshape(-1, 1) - 1.0
+        return array / base.reshape(len(array), 1, -1) - 1.0
 
     def _inverse(self, values: np.ndarray, anchor: np.ndarray | None) -> np.ndarray:
         base = _anchor(anchor, values, self.kind)
-        return _same_ndim(values, _lift(values) * base[..., None, :])
+        return _same_ndim(values, (_lift(values) + 1.0) * base[..., None, :])
 
 
 class LogReturnScaler(Scaler):

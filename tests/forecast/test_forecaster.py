@@ -1,0 +1,192 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from forecast.calendar import next_trading_days
+from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
+from forecast.data import PriceDataError, load_prices
+from forecast.encoding import WindowEncoder
+from forecast.evaluation import cross_validate, diagnose
+from forecast.forecaster import Forecaster
+from forecast.history import prices_from_rows
+
+TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
+TINY_TRAIN = TrainConfig(epochs=2, batch_size=64, device="cpu", threads=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def prices():
+    return load_prices("MSFT", start="2010-01-01", end="2012-12-31", source="sample")
+
+
+@pytest.mark.parametrize("scaler", ["minmax", "standard", "window", "log_return"])
+def test_encoder_targets_decode_back_to_prices(scaler):
+    rng = np.random.default_rng(0)
+    target = 50 * np.exp(rng.normal(0, 0.02, 300).cumsum())
+    values = np.stack([target, target * 1.01], axis=1)
+    encoder = WindowEncoder(scaler, lookback=10, horizon=3).fit(values[:200], target[:200])
+    origins = np.arange(250, 298)
+    encoded = encoder.encode(values, target, origins)
+    assert encoded.X.shape == (48, 10, 2) and encoded.y.shape == (48, 3)
+    expected = np.stack([target[t : t + 3] for t in origins])
+    np.testing.assert_allclose(encoder.decode(encoded.y, encoded.anchor), expected, rtol=1e-9)
+    np.testing.assert_array_equal(encoded.anchor, target[origins - 1])
+    rebuilt = WindowEncoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
+    np.testing.assert_allclose(rebuilt.decode(encoded.y, encoded.anchor), expected, rtol=1e-9)
+
+
+def test_encoder_windows_see_only_rows_before_the_origin():
+    target = np.arange(1.0, 101.0)
+    encoder = WindowEncoder("minmax", lookback=5, horizon=2).fit(target[:, None][:50], target[:50])
+    encoded = encoder.encode(target[:, None], target, np.array([60]))
+    seen = encoder.feature_scaler_.inverse_transform(encoded.X[0])
+    np.testing.assert_allclose(seen[:, 0], target[55:60], rtol=1e-6)  # rows 55..59, never 60
+
+
+def test_encoder_origin_bounds():
+    target = np.arange(1.0, 51.0)
+    encoder = WindowEncoder("log_return", lookback=5, horizon=2).fit(target[:, None], target)
+    with pytest.raises(ValueError, match=r"origins must lie in \[6, 48\] for 50 rows"):
+        encoder.encode(target[:, None], target, np.array([5]))
+
+
+def test_fit_predict_in_price_units_on_trading_days(prices):
+    forecaster = Forecaster(WindowConfig(lookback=20, horizon=3), TINY_LSTM, TINY_TRAIN).fit(prices)
+    out = forecaster.predict(prices)
+    assert list(out.columns) == ["forecast"] and len(out) == 3
+    assert list(out.index) == list(next_trading_days(prices.index[-1], 3))
+    last = prices["adj_close"].iloc[-1]
+    assert ((out["forecast"] > 0.5 * last) & (out["forecast"] < 1.5 * last)).all()
+    assert len(forecaster.predict(prices, horizon=2)) == 2
+    with pytest.raises(ValueError, match="horizon=4 must be between 1 and the model's 3"):
+        forecaster.predict(prices, horizon=4)
+    with pytest.raises(ValueError, match="needs at least 20 rows of prices; got 10"):
+        forecaster.predict(prices.iloc[:10])
+
+
+def test_unfitted_forecaster_refuses():
+    with pytest.raises(RuntimeError, match="not fitted yet"):
+        Forecaster().predict(pd.DataFrame())
+
+
+@pytest.mark.parametrize(
+    "features,scaler,head",
+    [
+        ("close", "window", "direct"),
+        ("ohlcv", "standard", "seq2seq"),
+        ("returns", "standard", "direct"),
+        ("close", "log_return", "per_step"),
+    ],
+)
+def test_save_load_round_trip(tmp_path, prices, features, scaler, head):
+    window = WindowConfig(lookback=15, horizon=2, features=features, scaler=scaler)
+    lstm = LSTMConfig(
+        hidden_sizes=(8,), head=head, n_features={"close": 1, "ohlcv": 5, "returns": 3}[features]
+    )
+    forecaster = Forecaster(window, lstm, TINY_TRAIN).fit(prices)
+    forecaster.save(tmp_path / "model")
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
+        "forecaster.json",
+        "model.safetensors",
+    ]
+    loaded = Forecaster.load(tmp_path / "model")
+    pd.testing.assert_frame_equal(loaded.predict(prices), forecaster.predict(prices))
+    assert loaded.trained_until_ == prices.index[-1]
+
+
+def test_load_on_cpu_weights_saved_from_another_device(tmp_path, prices):
+    forecaster = Forecaster(WindowConfig(lookback=10), TINY_LSTM, TINY_TRAIN).fit(prices)
+    path = forecaster.save(tmp_path / "m")
+    # safetensors stores device-free tensors and load maps them to the CPU
+    from safetensors.torch import load_file
+
+    assert all(t.device.type == "cpu" for t in load_file(str(path / "model.safetensors")).values())
+    assert Forecaster.load(path).model_.head.weight.device == torch.device("cpu")
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="holds no saved Forecaster"):
+        Forecaster.load(tmp_path)
+
+
+def test_next_trading_days_skip_weekends_and_nyse_holidays():
+    days = next_trading_days(pd.Timestamp("2026-11-25"), 3)  # Wednesday before Thanksgiving
+    assert [d.strftime("%Y-%m-%d") for d in days] == ["2026-11-27", "2026-11-30", "2026-12-01"]
+    assert next_trading_days(pd.Timestamp("2026-04-02"), 1)[0] == pd.Timestamp(
+        "2026-04-06"
+    )  # Good Friday
+    assert next_trading_days(pd.Timestamp("2027-12-30"), 1)[0] == pd.Timestamp(
+        "2027-12-31"
+    )  # NYSE stays open
+    assert next_trading_days(pd.Timestamp("2026-06-18"), 1)[0] == pd.Timestamp(
+        "2026-06-22"
+    )  # Juneteenth, weekend
+
+
+def test_prices_from_rows():
+    rows = pd.DataFrame({"date": ["2024-01-02", "2024-01-03"], "close": [10.0, 11.0]})
+    frame = prices_from_rows(rows, "close")
+    assert list(frame["adj_close"]) == [10.0, 11.0] and frame.attrs["source"] == "history"
+    with pytest.raises(
+        PriceDataError,
+        match=r"features 'ohlcv', so history needs columns \['open', 'high', 'low', 'volume'\]",
+    ):
+        prices_from_rows(rows, "ohlcv")
+    with pytest.raises(PriceDataError, match="infinite prices"):
+        prices_from_rows(rows.assign(close=[10.0, np.inf]), "close")
+    with pytest.raises(PriceDataError, match="unreadable dates"):
+        prices_from_rows(rows.assign(date=["2024-01-02", "soon"]), "close")
+
+
+CV = CVConfig(n_folds=2, test_size=40, repeats=2)
+
+
+def test_cv_reports_model_and_every_baseline_per_fold(prices):
+    results = list(
+        cross_validate(prices, WindowConfig(lookback=20, horizon=2), TINY_LSTM, TINY_TRAIN, CV)
+    )
+    assert len(results) == 2
+    first = results[0]
+    assert set(first.metrics) == {"model", "naive", "drift", "seasonal_naive", "mean"}
+    assert first.metrics["naive"]["skill"] == 0.0
+    assert len(first.forecasts) == 2 and first.forecasts[0].shape == (39, 2)
+    assert first.fold.test_end == results[1].fold.test_start
+    assert first.fold.gap == 1  # horizon - 1
+    assert len(first.per_step["model"]["rmse"]) == 2
+    assert first.diagnosis in {"underfit", "overfit", "good"}
+
+
+def test_changing_prices_after_a_fold_leaves_its_forecasts_alone(prices):
+    """No look-ahead: rows after fold 0's test block cannot change fold 0."""
+    window = WindowConfig(lookback=20, horizon=2, scaler="minmax")
+    before = next(cross_validate(prices, window, TINY_LSTM, TINY_TRAIN, CV))
+    changed = prices.copy()
+    after_block = changed.index[before.fold.test_end :]
+    changed.loc[after_block, ["open", "high", "low", "close", "adj_close"]] *= 3.0
+    after = next(cross_validate(changed, window, TINY_LSTM, TINY_TRAIN, CV))
+    for a, b in zip(before.forecasts, after.forecasts, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert before.metrics == after.metrics
+
+
+def test_gap_below_horizon_minus_one_is_refused(prices):
+    with pytest.raises(ValueError, match="gap=0 must be at least horizon - 1 = 2 rows"):
+        next(
+            cross_validate(
+                prices,
+                WindowConfig(lookback=10, horizon=3),
+                TINY_LSTM,
+                TINY_TRAIN,
+                CVConfig(n_folds=2, test_size=20, gap=0),
+            )
+        )
+
+
+def test_diagnosis_from_curves():
+    assert diagnose({"train_loss": [3, 2, 1], "val_loss": [3, 2, 1]}, 100) == "underfit"
+    assert diagnose({"train_loss": [3, 2, 1, 0.5], "val_loss": [3, 1, 2, 3]}, 100) == "overfit"
+    assert diagnose({"train_loss": [3, 2, 1, 1], "val_loss": [3, 1, 1.05, 1.1]}, 100) == "good"
+    assert diagnose({"train_loss": [90, 80, 80], "val_loss": [90, 85, 86]}, 100) == "underfit"
