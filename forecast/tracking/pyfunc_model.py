@@ -20,9 +20,8 @@ class StockcastModel(PythonModel):
 
         self.forecaster = Forecaster.load(context.artifacts["forecaster"])
 
-    def predict(
-        self, context: Any, model_input: Any, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
+    # no type hints here: MLflow would read them as an input schema; the logged signature is it
+    def predict(self, context, model_input, params=None):
         from forecast.history import prices_from_rows
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)

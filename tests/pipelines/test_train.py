@@ -1,0 +1,291 @@
+import os
+import subprocess
+import sys
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from forecast.forecaster import Forecaster
+from pipelines.train import main
+
+TINY = [
+    "--source",
+    "sample",
+    "--start",
+    "2011-06-01",
+    "--folds",
+    "2",
+    "--test-size",
+    "30",
+    "--repeats",
+    "2",
+    "--epochs",
+    "2",
+    "--hidden-sizes",
+    "8",
+    "--lookback",
+    "10",
+    "--threads",
+    "1",
+]
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """An empty working directory: the embedded MLflow default lands here."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield tmp_path
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+def runs(client):
+    experiment = client.get_experiment_by_name("stockcast")
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
+    assert main(["AAPL", *TINY]) == 0
+    assert (store / "mlflow.db").exists() and (store / "mlartifacts").is_dir()
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    by_name = {r.info.run_name: r for r in runs(client)}
+    parent = next(r for name, r in by_name.items() if name.startswith("AAPL"))
+    assert {"cv/fold-0", "cv/fold-1", "final-fit"} <= set(by_name)
+    for name in ("cv/fold-0", "cv/fold-1", "final-fit"):
+        assert by_name[name].data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert by_name[name].info.status == "FINISHED"
+    assert parent.info.status == "FINISHED"
+    tags = parent.data.tags
+    assert (
+        tags["ticker"] == "AAPL"
+        and tags["source"] == "sample"
+        and tags["data_start"] == "2011-06-01"
+    )
+    assert (
+        tags["data_end"] == "2013-03-01"
+        and len(tags["data_hash"]) == 16
+        and tags["device"] == "cpu"
+    )
+    assert tags["fit_diagnosis"] in {"underfit", "overfit", "good"} and "git_commit" in tags
+    params = parent.data.params
+    assert params["window.lookback"] == "10" and params["lstm.hidden_sizes"] == "(8,)"
+    assert (
+        params["cv.n_folds"] == "2"
+        and params["train.epochs"] == "2"
+        and params["window.scaler"] == "window"
+    )
+    assert (
+        "cv/model/skill_mean" in parent.data.metrics and "cv/naive/rmse_std" in parent.data.metrics
+    )
+
+    fold = by_name["cv/fold-0"]
+    assert [m.step for m in client.get_metric_history(fold.info.run_id, "repeat_1/train_loss")] == [
+        1,
+        2,
+    ]
+    assert len(client.get_metric_history(fold.info.run_id, "repeat_0/val_loss")) == 2
+    for name in ("model", "naive", "drift", "seasonal_naive", "mean"):
+        assert f"{name}/rmse" in fold.data.metrics and f"{name}/mase" in fold.data.metrics
+    assert fold.data.metrics["naive/skill"] == 0.0
+    assert fold.data.tags["fit_diagnosis"] in {"underfit", "overfit", "good"}
+    fold_files = {a.path for a in client.list_artifacts(fold.info.run_id, "plots")}
+    assert fold_files == {"plots/learning_curves.png", "plots/forecast_vs_actual.png"}
+    parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"config.json", "cv"} <= parent_files
+    csv = client.download_artifacts(parent.info.run_id, "cv/fold_metrics.csv", str(store))
+    table = pd.read_csv(csv)
+    assert (
+        set(table["forecaster"]) == {"model", "naive", "drift", "seasonal_naive", "mean"}
+        and len(table) == 10
+    )
+
+    version = client.get_model_version_by_alias("stockcast-AAPL", "champion")
+    assert str(version.version) == "1"
+    assert float(version.tags["cv.skill_mean"]) == pytest.approx(
+        parent.data.metrics["cv/model/skill_mean"], abs=1e-6
+    )
+    assert (
+        version.tags["trained_until"] == "2013-03-01"
+        and version.tags["run_id"] == parent.info.run_id
+    )
+
+    mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model("models:/stockcast-AAPL@champion")
+    recent = pd.read_csv(csv).head(0)  # noqa: F841 - the table is checked above
+    from forecast.data import load_prices
+
+    prices = load_prices("AAPL", source="sample").iloc[-40:]
+    out = model.predict(
+        pd.DataFrame({"date": prices.index.strftime("%Y-%m-%d"), "close": prices["adj_close"]})
+    )
+    assert list(out.columns) == ["date", "forecast"] and out["date"].tolist() == ["2013-03-04"]
+    assert (
+        0.7 * prices["adj_close"].iloc[-1]
+        < out["forecast"].iloc[0]
+        < 1.3 * prices["adj_close"].iloc[-1]
+    )
+
+    printed = capsys.readouterr().out
+    assert "naive" in printed and "skill" in printed and "promoted (first champion)" in printed
+    assert "mlflow ui" in printed
+
+
+def set_champion_skill(store, value):
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    champion = client.get_model_version_by_alias("stockcast-AAPL", "champion")
+    client.set_model_version_tag("stockcast-AAPL", champion.version, "cv.skill_mean", value)
+    return client
+
+
+def test_alias_moves_only_when_cv_skill_beats_the_champion(store, capsys):
+    fast = [*TINY, "--folds", "1", "--repeats", "1"]
+    assert main(["AAPL", *fast]) == 0
+    client = set_champion_skill(store, "1.0")  # a perfect score cannot be beaten
+    assert main(["AAPL", *fast]) == 0
+    assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
+    assert "kept champion v1: CV skill" in capsys.readouterr().out
+    set_champion_skill(store, "-1000")
+    assert main(["AAPL", *fast]) == 0
+    assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "3"
+    assert "promoted: CV skill" in capsys.readouterr().out
+    # other folds do not compare: kept, unless --promote
+    assert main(["AAPL", *fast, "--test-size", "25"]) == 0
+    assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "3"
+    assert "other data or folds" in capsys.readouterr().out
+    assert main(["AAPL", *fast, "--test-size", "25", "--promote"]) == 0
+    assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "5"
+
+
+def test_no_register_logs_but_registers_nothing(store):
+    assert main(["AAPL", *TINY, "--folds", "1", "--repeats", "1", "--no-register"]) == 0
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    assert client.search_registered_models() == []
+    assert any(r.info.run_name == "final-fit" for r in runs(client))
+
+
+@pytest.mark.parametrize(
+    "error,status,code",
+    [(RuntimeError("disk on fire"), "FAILED", None), (KeyboardInterrupt(), "KILLED", 130)],
+)
+def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
+    store, monkeypatch, error, status, code
+):
+    fast = ["AAPL", *TINY, "--folds", "1", "--repeats", "1"]
+    assert main(fast) == 0
+
+    def broken_fit(self, prices, callbacks=()):
+        raise error
+
+    monkeypatch.setattr(Forecaster, "fit", broken_fit)
+    if code is None:
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            main(fast)
+    else:
+        assert main(fast) == code
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    latest = [r for r in runs(client) if r.info.run_name.startswith("AAPL")][-1]
+    assert latest.info.status == status
+    assert next(
+        r for r in runs(client) if r.info.run_name == "final-fit" and r.info.status == status
+    )
+    versions = client.search_model_versions("name='stockcast-AAPL'")
+    assert [str(v.version) for v in versions] == ["1"]
+    assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
+
+
+def test_runs_of_dead_processes_are_marked_killed(store):
+    from forecast import tracking
+
+    experiment_id = tracking.configure()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    pid = dead.stdout.strip()
+    client = MlflowClient()
+    run = client.create_run(
+        experiment_id,
+        tags={
+            "stockcast.host": os.uname().nodename,
+            "stockcast.pid": pid,
+            "stockcast.pid_start": "1",
+        },
+    )
+    alive = client.create_run(experiment_id, tags=tracking.process_tags())
+    assert tracking.mark_dead_runs_killed(experiment_id) == [run.info.run_id]
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+    assert client.get_run(alive.info.run_id).info.status == "RUNNING"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["AAPL", "--lookback", "0"], "lookback must be a number >= 1; got 0"),
+        (["../etc"], "ticker '../etc' is not a valid symbol"),
+        (
+            ["AAPL", "--hidden-sizes", "64,x"],
+            "hidden sizes must be integers like 64,32,16; got '64,x'",
+        ),
+        (["AAPL", "--head", "attention"], "invalid choice: 'attention'"),
+        (["AAPL", "--source", "csv"], "--source csv needs --csv PATH"),
+        (["AAPL", "--start", "2020-02-30"], "--start='2020-02-30' is not a date"),
+        (["AAPL", "--promote", "--no-register"], "not allowed with argument"),
+    ],
+)
+def test_bad_options_get_one_line_and_exit_code_2(store, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.strip().splitlines()[-1].startswith("python -m pipelines.train: error:")
+
+
+def test_no_data_gets_the_data_layers_message_and_exit_code_1(store, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("STOCKCAST_DATA_DIR", str(tmp_path / "cache"))
+    assert main(["NVDA", "--folds", "1"]) == 1
+    assert "Pass your own file with --source csv --csv PATH" in capsys.readouterr().err
+
+
+def test_series_too_short_for_the_folds_exit_1(store, capsys):
+    assert main(["AAPL", "--source", "sample", "--start", "2013-01-01", "--folds", "5"]) == 1
+    assert "n_folds=5 x test_size=250" in capsys.readouterr().err
+
+
+def test_config_file_toml_and_yaml_with_cli_overrides(store, tmp_path):
+    from pipelines.options import build_parser, options_from_args
+
+    toml = tmp_path / "run.toml"
+    toml.write_text(
+        'source = "sample"\n[window]\nlookback = 30\nscaler = "minmax"\n[cv]\nrepeats = 1\n'
+        "[lstm]\nhidden_sizes = [16, 8]\n"
+    )
+    options = options_from_args(
+        build_parser().parse_args(["AAPL", "--config", str(toml), "--lookback", "20"])
+    )
+    assert options.window.lookback == 20 and options.window.scaler == "minmax"
+    assert (
+        options.cv.repeats == 1
+        and options.lstm.hidden_sizes == (16, 8)
+        and options.source == "sample"
+    )
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("train:\n  epochs: 3\n  lr: 0.01\n")
+    options = options_from_args(build_parser().parse_args(["AAPL", "--config", str(yaml_file)]))
+    assert options.train.epochs == 3 and options.train.lr == 0.01
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[window]\nlookbak = 3\n")
+    with pytest.raises(ValueError, match=r"\[window\] has unknown settings \['lookbak'\]"):
+        options_from_args(build_parser().parse_args(["AAPL", "--config", str(bad)]))
+
+
+def test_help_imports_no_heavy_module():
+    code = (
+        "import sys\nfrom pipelines.train import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'mlflow', 'pandas', 'yfinance') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert "--hidden-sizes" in out.stdout and "--no-register" in out.stdout
