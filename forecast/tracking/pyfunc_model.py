@@ -7,11 +7,15 @@ of `date` (next NYSE trading days) and `forecast` in price units. Param `horizon
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
+
+# MLflow asks for type hints on predict; we rely on the logged signature instead
+warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
 
 
 class StockcastModel(PythonModel):
