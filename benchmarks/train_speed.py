@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -95,6 +96,19 @@ def bare_torch(X, y, batch, epochs, device) -> Callable[[], None]:
     return run
 
 
+def keras_model(keras: Any) -> Any:
+    """Keras' stacked LSTM stock model: LSTM(64) -> LSTM(32) -> LSTM(16) -> Dense(1)."""
+    return keras.Sequential(
+        [
+            keras.Input((LOOKBACK, 1)),
+            keras.layers.LSTM(64, return_sequences=True),
+            keras.layers.LSTM(32, return_sequences=True),
+            keras.layers.LSTM(16),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
 def keras_tf(X, y, batch, epochs) -> Callable[[], None] | None:
     try:
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -107,15 +121,7 @@ def keras_tf(X, y, batch, epochs) -> Callable[[], None] | None:
 
     def run() -> None:
         keras.utils.set_random_seed(0)
-        model = keras.Sequential(
-            [
-                keras.Input((LOOKBACK, 1)),
-                keras.layers.LSTM(64, return_sequences=True),
-                keras.layers.LSTM(32, return_sequences=True),
-                keras.layers.LSTM(16),
-                keras.layers.Dense(1),
-            ]
-        )
+        model = keras_model(keras)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
         model.fit(X, y, batch_size=batch, epochs=epochs, verbose=0, shuffle=True)
 
@@ -127,15 +133,7 @@ def keras_inference_ms(X: np.ndarray, calls: int) -> float | None:
         import keras
     except ImportError:
         return None
-    model = keras.Sequential(
-        [
-            keras.Input((LOOKBACK, 1)),
-            keras.layers.LSTM(64, return_sequences=True),
-            keras.layers.LSTM(32, return_sequences=True),
-            keras.layers.LSTM(16),
-            keras.layers.Dense(1),
-        ]
-    )
+    model = keras_model(keras)
     window = X[:1]
     model.predict_on_batch(window)
     return _median_ms(lambda: model.predict_on_batch(window), calls)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Self
 
+SOURCES = ("auto", "yahoo", "cache", "csv", "sample")  # price sources of forecast.data.load_prices
 HEADS = ("direct", "per_step", "seq2seq")
 INITS = ("keras", "torch")
 OPTIMIZERS = ("adam", "adamw")

@@ -16,13 +16,12 @@ from forecast.config import (
     FEATURE_SETS,
     HEADS,
     SCALERS,
+    SOURCES,
     CVConfig,
     LSTMConfig,
     TrainConfig,
     WindowConfig,
 )
-
-SOURCES = ("auto", "yahoo", "cache", "csv", "sample")  # forecast.data.SOURCES, without its imports
 
 # option dest -> (config section, field)
 _FIELDS = {
@@ -92,6 +91,17 @@ def _hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def add_data_options(group: Any) -> None:
+    """Where prices come from: shared by pipelines.train and pipelines.prices."""
+    group.add_argument("--source", choices=SOURCES, help="price source (default auto)")
+    group.add_argument("--csv", metavar="PATH", help="price file for --source csv")
+    group.add_argument("--start", help="first date, YYYY-MM-DD")
+    group.add_argument("--end", help="last date, YYYY-MM-DD (inclusive)")
+    group.add_argument(
+        "--data-dir", help="price cache folder (default $STOCKCAST_DATA_DIR or ~/.cache/stockcast)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m pipelines.train",
@@ -105,14 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="TOML or YAML file with [window] [lstm] [train] "
         "[cv] sections and run keys; options given here override it",
     )
-    data = p.add_argument_group("data")
-    data.add_argument("--source", choices=SOURCES, help="price source (default auto)")
-    data.add_argument("--csv", metavar="PATH", help="price file for --source csv")
-    data.add_argument("--start", help="first date, YYYY-MM-DD")
-    data.add_argument("--end", help="last date, YYYY-MM-DD")
-    data.add_argument(
-        "--data-dir", help="price cache folder (default $STOCKCAST_DATA_DIR or ~/.cache/stockcast)"
-    )
+    add_data_options(p.add_argument_group("data"))
     win = p.add_argument_group("windows")
     win.add_argument(
         "--lookback", type=int, help=f"days of history (default {_default('window', 'lookback')})"

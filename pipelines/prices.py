@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 
 from forecast.data import (
-    SOURCES,
     DataUnavailableError,
     PriceCache,
     PriceDataError,
@@ -19,6 +18,7 @@ from forecast.data import (
     normalize_ticker,
 )
 from forecast.data.frame import parse_date
+from pipelines.options import add_data_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "print what was loaded.",
     )
     parser.add_argument("tickers", nargs="+", metavar="TICKER", help="e.g. AAPL MSFT")
-    parser.add_argument("--source", choices=SOURCES, default="auto", help="default: %(default)s")
-    parser.add_argument("--csv", metavar="PATH", help="price file for --source csv")
-    parser.add_argument("--start", help="first date, YYYY-MM-DD")
-    parser.add_argument("--end", help="last date, YYYY-MM-DD (inclusive)")
-    parser.add_argument(
-        "--data-dir", help="price cache folder (default $STOCKCAST_DATA_DIR or ~/.cache/stockcast)"
-    )
+    add_data_options(parser)
     return parser
 
 
@@ -42,10 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    if args.csv and args.source not in ("auto", "csv"):
+    if args.csv and args.source not in (None, "auto", "csv"):
         parser.error(f"--csv is for --source csv; got --source {args.source}")
-    if args.csv:
-        args.source = "csv"
+    args.source = "csv" if args.csv else args.source or "auto"
     try:
         for ticker in args.tickers:
             normalize_ticker(ticker)

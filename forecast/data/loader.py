@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast.config import SOURCES
 from forecast.data.cache import CachedPrices, PriceCache
 from forecast.data.csvfile import read_price_csv
 from forecast.data.errors import DataUnavailableError, PriceDataError, UnknownTickerError
@@ -16,7 +17,6 @@ from forecast.data.yahoo import download_yahoo
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("auto", "yahoo", "cache", "csv", "sample")
 # relative change of an overlapping adj_close that means Yahoo re-based the adjustment
 _ADJUSTMENT_TOLERANCE = 1e-6
 
