@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 
@@ -166,9 +167,17 @@ def test_no_register_logs_but_registers_nothing(store):
     assert any(r.info.run_name == "final-fit" for r in runs(client))
 
 
+class Sigterm(Exception):
+    """Stands for a real SIGTERM sent to this process while the final model trains."""
+
+
 @pytest.mark.parametrize(
     "error,status,code",
-    [(RuntimeError("disk on fire"), "FAILED", None), (KeyboardInterrupt(), "KILLED", 130)],
+    [
+        (RuntimeError("disk on fire"), "FAILED", None),
+        (KeyboardInterrupt(), "KILLED", 130),
+        (Sigterm(), "KILLED", 130),
+    ],
 )
 def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
     store, monkeypatch, error, status, code
@@ -177,6 +186,8 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
     assert main(fast) == 0
 
     def broken_fit(self, prices, callbacks=()):
+        if isinstance(error, Sigterm):
+            os.kill(os.getpid(), signal.SIGTERM)  # the pipeline's handler raises in this thread
         raise error
 
     monkeypatch.setattr(Forecaster, "fit", broken_fit)
