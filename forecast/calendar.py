@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
 import pandas as pd
 from pandas.tseries.holiday import (
     AbstractHolidayCalendar,
@@ -40,9 +43,23 @@ class NYSEHolidayCalendar(AbstractHolidayCalendar):
 TRADING_DAY = CustomBusinessDay(calendar=NYSEHolidayCalendar())
 
 
+_TABLE_START, _TABLE_END = "1980-01-01", "2100-12-31"
+
+
+@lru_cache(maxsize=1)
+def _trading_days() -> np.ndarray:
+    # built once (~0.1 s): a lookup is then a binary search, not a calendar walk per request
+    days = pd.date_range(_TABLE_START, _TABLE_END, freq=TRADING_DAY)
+    return days.to_numpy(dtype="datetime64[ns]")
+
+
 def next_trading_days(last: pd.Timestamp, count: int) -> pd.DatetimeIndex:
     """The `count` NYSE trading days after `last`."""
     if count < 1:
         raise ValueError(f"count must be >= 1; got {count}")
-    start = pd.Timestamp(last).normalize() + TRADING_DAY
-    return pd.date_range(start, periods=count, freq=TRADING_DAY, name="date")
+    day = pd.Timestamp(last).normalize()
+    table = _trading_days()
+    first = int(np.searchsorted(table, day.to_datetime64(), side="right"))
+    if first + count <= len(table) and day >= pd.Timestamp(_TABLE_START):
+        return pd.DatetimeIndex(table[first : first + count], name="date")
+    return pd.date_range(day + TRADING_DAY, periods=count, freq=TRADING_DAY, name="date")

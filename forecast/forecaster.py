@@ -21,6 +21,7 @@ from forecast.training import Callback, TrainResult, WindowedData, seed_everythi
 
 CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
 FORMAT_VERSION = 1
+MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
 
 
 class Forecaster:
@@ -73,26 +74,57 @@ class Forecaster:
         if not hasattr(self, "model_"):
             raise RuntimeError("this Forecaster is not fitted yet; call fit() or Forecaster.load()")
 
+    @property
+    def max_horizon(self) -> int:
+        """The furthest step `predict` reaches: the trained horizon, or up to MAX_ROLL_STEPS for a
+        single-feature per_step head, which feeds its own forecasts back."""
+        self._require_fitted()
+        config = self.model_.config
+        if config.head == "per_step" and config.n_features == 1:
+            return max(MAX_ROLL_STEPS, config.horizon)
+        return config.horizon
+
+    def check_horizon(self, horizon: int | None) -> int:
+        """The number of steps to forecast, or ValueError saying the allowed range."""
+        steps = self.window.horizon if horizon is None else horizon
+        if not 1 <= steps <= self.max_horizon:
+            raise ValueError(f"horizon={horizon} must be between 1 and {self.max_horizon}")
+        return steps
+
     @torch.inference_mode()
     def forecast_origins(
-        self, values: np.ndarray, target: np.ndarray, origins: np.ndarray
+        self, values: np.ndarray, target: np.ndarray, origins: np.ndarray, steps: int | None = None
     ) -> np.ndarray:
-        """Price forecasts (N, horizon) from each origin t, seeing only rows before t."""
+        """Price forecasts (N, steps or horizon) from each origin t, seeing only rows before t."""
         self._require_fitted()
         encoded = self.encoder_.encode(values, target, origins, targets=False)
         X = torch.from_numpy(np.ascontiguousarray(encoded.X))
-        pred = torch.cat([self.model_(X[i : i + 4096]) for i in range(0, len(X), 4096)])
-        return self.encoder_.decode(pred.numpy(), encoded.anchor)
+        roll = steps if steps is not None and steps > self.window.horizon else None
+        pred = torch.cat([self.model_(X[i : i + 4096], roll) for i in range(0, len(X), 4096)])
+        out = self.encoder_.decode(pred.numpy(), encoded.anchor)
+        return out if steps is None else out[:, :steps]
+
+    @torch.inference_mode()
+    def forecast_latest(
+        self, series: Sequence[tuple[np.ndarray, np.ndarray]], steps: int | None = None
+    ) -> np.ndarray:
+        """One forecast after the end of each (values (T, F), target (T,)) series, in a single
+        forward pass: (len(series), steps or horizon) prices."""
+        self._require_fitted()
+        encoded = [
+            self.encoder_.encode(values, target, np.array([len(target)]), targets=False)
+            for values, target in series
+        ]
+        X = torch.from_numpy(np.ascontiguousarray(np.concatenate([e.X for e in encoded])))
+        roll = steps if steps is not None and steps > self.window.horizon else None
+        pred = self.model_(X, roll).numpy()
+        out = self.encoder_.decode(pred, np.concatenate([e.anchor for e in encoded]))
+        return out if steps is None else out[:, :steps]
 
     def predict(self, prices: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
         """Forecasts after the last row of `prices`: index `date` (next NYSE trading days),
         column `forecast` in price units. `horizon` defaults to (and may not exceed) the model's."""
-        self._require_fitted()
-        steps = self.window.horizon if horizon is None else horizon
-        if not 1 <= steps <= self.window.horizon:
-            raise ValueError(
-                f"horizon={horizon} must be between 1 and the model's {self.window.horizon}"
-            )
+        steps = self.check_horizon(horizon)
         features = build_features(prices, self.window.features, self.window.target)
         if features.columns != self.columns_:
             raise ValueError(
@@ -103,8 +135,7 @@ class Forecaster:
                 f"lookback={self.window.lookback} needs at least {self.min_history} rows of "
                 f"prices; got {len(prices)}"
             )
-        origin = np.array([len(features.target)])
-        values = self.forecast_origins(features.values, features.target, origin)[0, :steps]
+        values = self.forecast_latest([(features.values, features.target)], steps)[0]
         dates = next_trading_days(features.index[-1], steps)
         return pd.DataFrame({"forecast": values}, index=dates)
 

@@ -116,10 +116,15 @@ class StackedLSTM(nn.Module):
         last = h_last[0] if len(h_last) == 1 else torch.cat(list(h_last), dim=-1)
         return last, states  # (B, D*H)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Forecast: (B, T, F) -> (B, K)."""
+    def forward(self, x: torch.Tensor, steps: int | None = None) -> torch.Tensor:
+        """Forecast: (B, T, F) -> (B, K). `steps` (per_step head only) rolls further than K."""
         if self.config.head == "per_step":
-            return self._roll_forward(x)
+            return self._roll_forward(x, steps or self.config.horizon)
+        if steps is not None and steps != self.config.horizon:
+            raise ValueError(
+                f"head={self.config.head!r} forecasts exactly {self.config.horizon} steps; "
+                f"got steps={steps}"
+            )
         last, states = self._encode(x)  # (B, D*H)
         if self.config.head == "direct":
             return self.head(self.between(last))  # (B, D*H) -> (B, K)
@@ -131,9 +136,9 @@ class StackedLSTM(nn.Module):
         sequence = self.forward_with_states(x).outputs[-1]  # (B, T, D*H)
         return self.head(self.between(sequence)).squeeze(-1)  # (B, T, 1) -> (B, T)
 
-    def _roll_forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _roll_forward(self, x: torch.Tensor, horizon: int) -> torch.Tensor:
         steps = []
-        for _ in range(self.config.horizon):
+        for _ in range(horizon):
             step = self.forward_sequence(x)[:, -1:]  # (B, 1)
             steps.append(step)
             x = torch.cat([x, step.unsqueeze(-1)], dim=1)  # (B, T+1, 1): the forecast fed back

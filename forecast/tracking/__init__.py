@@ -12,6 +12,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +37,22 @@ class Interrupted(BaseException):
     """Raised in the main thread on SIGTERM so runs end KILLED like on Ctrl-C."""
 
 
-def configure(tracking_uri: str | None = None, experiment: str = "stockcast") -> str:
+def use_tracking_uri(tracking_uri: str | None = None) -> str | None:
     """Point MLflow at `tracking_uri`, $MLFLOW_TRACKING_URI, or the embedded default:
     ./mlflow.db with artifacts in ./mlartifacts (what a plain `mlflow ui` here shows).
-    Returns the experiment id, creating the experiment when needed."""
+    Returns the artifact location new experiments need (the default's), else None."""
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     artifact_location = None
     if not uri:
         uri = f"sqlite:///{Path.cwd() / 'mlflow.db'}"
         artifact_location = (Path.cwd() / "mlartifacts").as_uri()
     mlflow.set_tracking_uri(uri)
+    return artifact_location
+
+
+def configure(tracking_uri: str | None = None, experiment: str = "stockcast") -> str:
+    """`use_tracking_uri`, then the experiment's id, creating the experiment when needed."""
+    artifact_location = use_tracking_uri(tracking_uri)
     client = MlflowClient()
     found = client.get_experiment_by_name(experiment)
     if found is None:
@@ -236,6 +243,66 @@ def _example_prices(example: pd.DataFrame, forecaster: Forecaster) -> pd.DataFra
     from forecast.history import prices_from_rows
 
     return prices_from_rows(example, forecaster.window.features)
+
+
+class ModelNotFoundError(LookupError):
+    """The registry has no such model, version or alias."""
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The tracking server or store could not be reached."""
+
+
+@dataclass(frozen=True)
+class RegisteredForecaster:
+    """A Forecaster loaded from the registry, with where it came from."""
+
+    forecaster: Forecaster
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    tags: dict[str, str]
+
+
+def _registry_call(func: Any, *args: Any) -> Any:
+    try:
+        return func(*args)
+    except MlflowException as err:
+        if err.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            raise ModelNotFoundError(str(err)) from err
+        raise RegistryUnavailableError(f"MLflow registry error at {tracking_uri()}: {err}") from err
+    except (OSError, ConnectionError) as err:
+        raise RegistryUnavailableError(
+            f"MLflow registry unreachable at {tracking_uri()}: {err}"
+        ) from err
+    except Exception as err:  # sqlalchemy and requests errors, without importing them here
+        module = type(err).__module__
+        if module.startswith(("sqlalchemy", "requests", "urllib3")):
+            raise RegistryUnavailableError(
+                f"MLflow registry unreachable at {tracking_uri()}: {err}"
+            ) from err
+        raise
+
+
+def alias_version(name: str, alias: str) -> str:
+    """The version `alias` points at; ModelNotFoundError or RegistryUnavailableError otherwise."""
+    return str(_registry_call(MlflowClient().get_model_version_by_alias, name, alias).version)
+
+
+def load_registered(name: str, alias: str) -> RegisteredForecaster:
+    """Download `models:/name@alias` and load its Forecaster directly (no pyfunc wrapper)."""
+    version = _registry_call(MlflowClient().get_model_version_by_alias, name, alias)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = _registry_call(
+            lambda: mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version.version}", dst_path=tmp
+            )
+        )
+        forecaster = Forecaster.load(Path(local) / "artifacts" / "forecaster")
+    return RegisteredForecaster(
+        forecaster, name, str(version.version), alias, version.run_id or "", dict(version.tags)
+    )
 
 
 def champion(name: str) -> Any | None:

@@ -61,7 +61,7 @@ def test_fit_predict_in_price_units_on_trading_days(prices):
     last = prices["adj_close"].iloc[-1]
     assert ((out["forecast"] > 0.5 * last) & (out["forecast"] < 1.5 * last)).all()
     assert len(forecaster.predict(prices, horizon=2)) == 2
-    with pytest.raises(ValueError, match="horizon=4 must be between 1 and the model's 3"):
+    with pytest.raises(ValueError, match="horizon=4 must be between 1 and 3"):
         forecaster.predict(prices, horizon=4)
     with pytest.raises(ValueError, match="needs at least 20 rows of prices; got 10"):
         forecaster.predict(prices.iloc[:10])
@@ -190,3 +190,15 @@ def test_diagnosis_from_curves():
     assert diagnose({"train_loss": [3, 2, 1, 0.5], "val_loss": [3, 1, 2, 3]}, 100) == "overfit"
     assert diagnose({"train_loss": [3, 2, 1, 1], "val_loss": [3, 1, 1.05, 1.1]}, 100) == "good"
     assert diagnose({"train_loss": [90, 80, 80], "val_loss": [90, 85, 86]}, 100) == "underfit"
+
+
+def test_per_step_head_rolls_beyond_its_trained_horizon(prices):
+    window = WindowConfig(lookback=15, horizon=2)
+    forecaster = Forecaster(window, LSTMConfig(hidden_sizes=(8,), head="per_step"), TINY_TRAIN).fit(prices)
+    assert forecaster.max_horizon == 60
+    long = forecaster.predict(prices, horizon=5)
+    assert len(long) == 5
+    np.testing.assert_allclose(long["forecast"].iloc[:2], forecaster.predict(prices)["forecast"], rtol=1e-6)
+    direct = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
+    with pytest.raises(ValueError, match="horizon=3 must be between 1 and 2"):
+        direct.predict(prices, horizon=3)

@@ -1,0 +1,138 @@
+"""The FastAPI app: `create_app(settings)`; `uvicorn service.app:app` serves the default one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from forecast.data import DataUnavailableError
+from forecast.tracking import ModelNotFoundError, RegistryUnavailableError
+from service.config import Settings, get_settings
+from service.forecasting import RequestProblem
+from service.models import ModelStore, model_name
+from service.observability import BodyTooLarge, Metrics, RequestContext
+from service.routes import admin, forecast, health
+
+log = logging.getLogger("service")
+
+
+async def _keep_models_fresh(app: FastAPI, settings: Settings) -> None:
+    """Load the configured models (retrying while the registry is down), then follow aliases."""
+    store: ModelStore = app.state.store
+    while True:
+        await run_in_threadpool(store.refresh)
+        ready, _ = store.readiness()
+        if ready and settings.reload_interval_s == 0:
+            return
+        await asyncio.sleep(settings.registry_retry_s if not ready else settings.reload_interval_s)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import torch
+
+        from forecast import tracking
+
+        torch.set_num_threads(settings.torch_threads)
+        tracking.use_tracking_uri(settings.tracking_uri)
+        task = asyncio.create_task(_keep_models_fresh(app, settings))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Stockcast",
+        version="0.1.0",
+        summary="LSTM stock forecasts from the MLflow registry, in price units, on trading days.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = ModelStore(settings.model_alias, settings.tickers)
+    app.state.metrics = Metrics()
+    app.include_router(forecast.router)
+    app.include_router(health.router)
+    app.include_router(admin.router)
+    _add_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestContext, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes
+    )
+    return app
+
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _problem(
+    request: Request, status: int, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail, "request_id": _request_id(request)}, status_code=status, headers=headers
+    )
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in err.errors()
+        ]
+        return _problem(request, 422, errors)
+
+    @app.exception_handler(RequestProblem)
+    async def unanswerable(request: Request, err: RequestProblem) -> JSONResponse:
+        return _problem(
+            request, 422, [{"loc": list(err.field), "msg": err.message, "type": "value_error"}]
+        )
+
+    @app.exception_handler(ModelNotFoundError)
+    async def no_model(request: Request, err: ModelNotFoundError) -> JSONResponse:
+        return _problem(request, 404, str(err))
+
+    @app.exception_handler(RegistryUnavailableError)
+    async def registry_down(request: Request, err: RegistryUnavailableError) -> JSONResponse:
+        return _problem(request, 503, f"model registry unavailable: {err}", {"Retry-After": "5"})
+
+    @app.exception_handler(DataUnavailableError)
+    async def no_data(request: Request, err: DataUnavailableError) -> JSONResponse:
+        return _problem(
+            request, 503, f"no recent prices: {err}; send them as `history`", {"Retry-After": "60"}
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, err: BodyTooLarge) -> JSONResponse:
+        return _problem(request, 413, str(err))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, err: Exception) -> JSONResponse:
+        request_id = _request_id(request)
+        log.exception("request %s failed", request_id)
+        return _problem(request, 500, f"internal error; quote request id {request_id}")
+
+
+__all__ = ["create_app", "model_name"]
+
+app = create_app()

@@ -1,0 +1,58 @@
+"""Service settings from the environment (prefix STOCKCAST_), read once through get_settings()."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the API; STOCKCAST_<NAME> sets it (lists as comma-separated values)."""
+
+    model_config = SettingsConfigDict(env_prefix="STOCKCAST_", extra="ignore")
+
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI or ./mlflow.db"
+    )
+    tickers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="models loaded at startup"
+    )
+    model_alias: str = Field("champion", description="registry alias served")
+    api_key: SecretStr | None = Field(
+        None, description="Bearer key; when set, all but health/ready/metrics/docs need it"
+    )
+    max_history_rows: int = Field(10_000, ge=1, description="rows accepted in one history")
+    max_body_bytes: int = Field(2_000_000, ge=1_000, description="largest request body")
+    max_batch_items: int = Field(64, ge=1, description="forecasts in one /forecast/batch call")
+    torch_threads: int = Field(
+        1, ge=1, description="torch CPU threads (one per worker serves best)"
+    )
+    reload_interval_s: float = Field(30.0, ge=0, description="alias check period; 0 turns it off")
+    registry_retry_s: float = Field(
+        5.0, gt=0, description="retry period while the registry is down"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="CORS allowed origins"
+    )
+    data_source: str = Field("auto", description="where history comes from when a request omits it")
+    data_dir: str | None = Field(None, description="price cache folder for that")
+
+    @field_validator("tickers", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("tickers")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [ticker.upper() for ticker in value]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

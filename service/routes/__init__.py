@@ -1,0 +1,1 @@
+"""HTTP routes: thin layers over service.forecasting and the model store."""

@@ -1,0 +1,154 @@
+"""Request and response bodies, with OpenAPI examples."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Ticker = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=15,
+        pattern=r"^\^?[A-Za-z0-9][A-Za-z0-9.\-=]{0,14}$",
+        description="Yahoo-style symbol",
+        examples=["AAPL"],
+    ),
+]
+
+
+class PriceRow(BaseModel):
+    """One trading day. `close` is required; the others only for models that read them."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"date": "2013-02-28", "close": 57.56}]}
+    )
+
+    date: dt.date
+    close: float = Field(gt=0, description="price (split-adjusted for an adj_close model)")
+    open: float | None = Field(None, gt=0)
+    high: float | None = Field(None, gt=0)
+    low: float | None = Field(None, gt=0)
+    adj_close: float | None = Field(None, gt=0)
+    volume: float | None = Field(None, ge=0)
+
+    @field_validator("close", "open", "high", "low", "adj_close", "volume")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+_HISTORY_EXAMPLE: Any = [
+    {"date": f"2013-02-{d:02d}", "close": 56.0 + d / 10} for d in (25, 26, 27, 28)
+]
+
+
+class ForecastRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ticker": "AAPL", "horizon": 1, "history": None},
+                {"ticker": "AAPL", "horizon": 1, "history": _HISTORY_EXAMPLE},
+            ]
+        },
+    )
+
+    ticker: Ticker
+    horizon: int | None = Field(
+        None, ge=1, le=1000, description="steps ahead; default the model's horizon"
+    )
+    history: list[PriceRow] | None = Field(
+        None,
+        description="recent trading days, oldest first, at least the model's lookback; "
+        "omit to use the latest prices Stockcast has",
+    )
+
+
+class ForecastPoint(BaseModel):
+    date: dt.date
+    value: float
+    lower: float | None = Field(None, description="lower interval bound, when the model gives one")
+    upper: float | None = Field(None, description="upper interval bound, when the model gives one")
+
+
+class ModelRef(BaseModel):
+    name: str = Field(examples=["stockcast-AAPL"])
+    version: str = Field(examples=["3"])
+    alias: str = Field(examples=["champion"])
+    run_id: str
+
+
+class ForecastResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticker": "AAPL",
+                    "as_of": "2013-03-01",
+                    "history_source": "request",
+                    "forecasts": [
+                        {"date": "2013-03-04", "value": 56.21, "lower": None, "upper": None}
+                    ],
+                    "model": {
+                        "name": "stockcast-AAPL",
+                        "version": "3",
+                        "alias": "champion",
+                        "run_id": "2c53...",
+                    },
+                }
+            ]
+        }
+    )
+
+    ticker: str
+    as_of: dt.date = Field(description="last observed day the forecast starts from")
+    history_source: str = Field(description="request, cache, yahoo or sample")
+    forecasts: list[ForecastPoint]
+    model: ModelRef
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"requests": [{"ticker": "AAPL", "horizon": 1, "history": _HISTORY_EXAMPLE}]}
+            ]
+        },
+    )
+
+    requests: list[ForecastRequest] = Field(min_length=1)
+
+
+class BatchResponse(BaseModel):
+    results: list[ForecastResponse]
+
+
+class ModelInfo(BaseModel):
+    ticker: str
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    trained_until: str | None
+    lookback: int
+    horizon: int
+    max_horizon: int
+    features: str
+    loaded_at: dt.datetime
+    cv_metrics: dict[str, float] = Field(description="the version's cv.* tags")
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+
+
+class Problem(BaseModel):
+    detail: str | list = Field(description="what is wrong, naming the field and the rule")
+    request_id: str | None = None
