@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 Ticker = Annotated[
     str,
@@ -28,19 +27,14 @@ class PriceRow(BaseModel):
     )
 
     date: dt.date
-    close: float = Field(gt=0, description="price (split-adjusted for an adj_close model)")
-    open: float | None = Field(None, gt=0)
-    high: float | None = Field(None, gt=0)
-    low: float | None = Field(None, gt=0)
-    adj_close: float | None = Field(None, gt=0)
-    volume: float | None = Field(None, ge=0)
-
-    @field_validator("close", "open", "high", "low", "adj_close", "volume")
-    @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+    close: float = Field(
+        gt=0, allow_inf_nan=False, description="price (split-adjusted for an adj_close model)"
+    )
+    open: float | None = Field(None, gt=0, allow_inf_nan=False)
+    high: float | None = Field(None, gt=0, allow_inf_nan=False)
+    low: float | None = Field(None, gt=0, allow_inf_nan=False)
+    adj_close: float | None = Field(None, gt=0, allow_inf_nan=False)
+    volume: float | None = Field(None, ge=0, allow_inf_nan=False)
 
 
 _HISTORY_EXAMPLE: Any = [

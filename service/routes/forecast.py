@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
 
+from service.config import Settings
 from service.deps import SettingsDep, StoreDep, require_api_key
 from service.forecasting import RequestProblem, forecast_many
+from service.models import ModelStore
 from service.schemas import BatchRequest, BatchResponse, ForecastRequest, ForecastResponse, Problem
 
 ERRORS = {
@@ -25,14 +28,25 @@ router = APIRouter(prefix="/forecast", tags=["forecast"], dependencies=[Depends(
 
 
 @router.post("", response_model=ForecastResponse, responses=ERRORS)  # type: ignore[arg-type]
-def forecast(request: ForecastRequest, store: StoreDep, settings: SettingsDep) -> ForecastResponse:
+async def forecast(
+    request: ForecastRequest, store: StoreDep, settings: SettingsDep
+) -> ForecastResponse:
     """Forecast the next trading days of one ticker with its registered champion model.
 
     With `history`, forecasts from those prices; without, from the latest prices Stockcast has
     (cache, Yahoo when reachable, or the bundled sample) and `as_of` says which day that was.
     """
-    model = store.get(request.ticker.upper())
+    model = store.models.get(request.ticker.upper())
+    if model is None or request.history is None:  # may wait on the registry or the network
+        return await run_in_threadpool(_forecast_blocking, request, store, settings)
+    # a warm model and a given history: about a millisecond of CPU, cheaper inline than a thread hop
     return forecast_many([request], model, settings)[0]
+
+
+def _forecast_blocking(
+    request: ForecastRequest, store: ModelStore, settings: Settings
+) -> ForecastResponse:
+    return forecast_many([request], store.get(request.ticker.upper()), settings)[0]
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS)  # type: ignore[arg-type]
