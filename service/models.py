@@ -91,6 +91,8 @@ class ModelStore:
                 )
             except RegistryUnavailableError as err:
                 self.registry_error = str(err)  # keep serving what is loaded
+                if current is None:
+                    self.load_errors[ticker] = str(err)
                 log.warning("registry unavailable; serving the loaded models: %s", err)
             if current is not None:
                 served[ticker] = current.registered.version

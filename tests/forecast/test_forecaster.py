@@ -194,11 +194,15 @@ def test_diagnosis_from_curves():
 
 def test_per_step_head_rolls_beyond_its_trained_horizon(prices):
     window = WindowConfig(lookback=15, horizon=2)
-    forecaster = Forecaster(window, LSTMConfig(hidden_sizes=(8,), head="per_step"), TINY_TRAIN).fit(prices)
+    forecaster = Forecaster(window, LSTMConfig(hidden_sizes=(8,), head="per_step"), TINY_TRAIN).fit(
+        prices
+    )
     assert forecaster.max_horizon == 60
     long = forecaster.predict(prices, horizon=5)
     assert len(long) == 5
-    np.testing.assert_allclose(long["forecast"].iloc[:2], forecaster.predict(prices)["forecast"], rtol=1e-6)
+    np.testing.assert_allclose(
+        long["forecast"].iloc[:2], forecaster.predict(prices)["forecast"], rtol=1e-6
+    )
     direct = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
     with pytest.raises(ValueError, match="horizon=3 must be between 1 and 2"):
         direct.predict(prices, horizon=3)

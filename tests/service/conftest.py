@@ -1,0 +1,84 @@
+import os
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
+
+TRAIN = [
+    "--source",
+    "sample",
+    "--start",
+    "2011-01-01",
+    "--folds",
+    "1",
+    "--test-size",
+    "30",
+    "--repeats",
+    "1",
+    "--epochs",
+    "2",
+    "--hidden-sizes",
+    "8",
+    "--lookback",
+    "10",
+    "--horizon",
+    "2",
+    "--threads",
+    "1",
+]
+
+
+def train(store, *extra):
+    """Register a tiny stockcast-AAPL model in the MLflow store under `store`."""
+    from pipelines.train import main
+
+    cwd = os.getcwd()
+    os.chdir(store)
+    try:
+        # explicit: mlflow.set_tracking_uri (the apps under test call it) also sets the env var
+        assert (
+            main(["AAPL", *TRAIN, "--tracking-uri", f"sqlite:///{store / 'mlflow.db'}", *extra])
+            == 0
+        )
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """A store holding a tiny registered stockcast-AAPL@champion (lookback 10, horizon 2)."""
+    store = tmp_path_factory.mktemp("registry")
+    train(store)
+    return store
+
+
+def settings_for(registry, **overrides):
+    values = {
+        "tracking_uri": f"sqlite:///{registry / 'mlflow.db'}",
+        "tickers": ["AAPL"],
+        "reload_interval_s": 0,
+        "data_dir": str(registry / "cache"),
+    }
+    return Settings(**(values | overrides))
+
+
+def wait_ready(client, timeout=30):
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        response = client.get("/ready")
+        if response.status_code == 200:
+            return response
+        time.sleep(0.05)
+    raise AssertionError(f"not ready: {response.json()}")
+
+
+@pytest.fixture
+def client(registry):
+    with TestClient(
+        create_app(settings_for(registry)), raise_server_exceptions=False
+    ) as test_client:
+        wait_ready(test_client)
+        yield test_client

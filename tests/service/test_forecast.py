@@ -1,0 +1,368 @@
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from forecast import tracking
+from forecast.data import load_prices
+from service.app import create_app
+
+from .conftest import settings_for, train, wait_ready
+
+PRICES = load_prices("AAPL", source="sample", end="2012-12-21")  # a Friday before Christmas
+
+
+def history(rows=30, prices=PRICES):
+    recent = prices.iloc[-rows:]
+    return [
+        {"date": f"{d:%Y-%m-%d}", "close": float(c)}
+        for d, c in zip(recent.index, recent["adj_close"], strict=True)
+    ]
+
+
+def detail(response):
+    return response.json()["detail"]
+
+
+def test_forecast_matches_the_forecaster_for_the_same_history(client, registry):
+    response = client.post("/forecast", json={"ticker": "AAPL", "history": history()})
+    assert response.status_code == 200
+    body = response.json()
+    tracking.use_tracking_uri(f"sqlite:///{registry / 'mlflow.db'}")
+    expected = tracking.load_registered("stockcast-AAPL", "champion").forecaster.predict(
+        PRICES.iloc[-30:]
+    )
+    values = [point["value"] for point in body["forecasts"]]
+    np.testing.assert_allclose(values, expected["forecast"].to_numpy(), rtol=1e-6)
+    assert (
+        body["ticker"] == "AAPL"
+        and body["as_of"] == "2012-12-21"
+        and body["history_source"] == "request"
+    )
+    assert body["model"]["name"] == "stockcast-AAPL" and body["model"]["alias"] == "champion"
+    assert body["model"]["version"] == "1" and len(body["model"]["run_id"]) == 32
+    assert response.headers["x-request-id"]
+
+
+def test_dates_skip_weekends_and_holidays(client):
+    body = client.post(
+        "/forecast", json={"ticker": "aapl", "horizon": 2, "history": history()}
+    ).json()
+    # Friday 2012-12-21 -> Monday 24th, then Wednesday 26th (Christmas closes the NYSE)
+    assert [p["date"] for p in body["forecasts"]] == ["2012-12-24", "2012-12-26"]
+    assert all(p["lower"] is None and p["upper"] is None for p in body["forecasts"])
+
+
+def test_horizon_defaults_to_the_model_and_one_step_is_allowed(client):
+    assert (
+        len(
+            client.post("/forecast", json={"ticker": "AAPL", "history": history()}).json()[
+                "forecasts"
+            ]
+        )
+        == 2
+    )
+    assert (
+        len(
+            client.post(
+                "/forecast", json={"ticker": "AAPL", "horizon": 1, "history": history()}
+            ).json()["forecasts"]
+        )
+        == 1
+    )
+
+
+def test_history_omitted_uses_the_data_layer_and_says_which_day(client):
+    body = client.post("/forecast", json={"ticker": "AAPL"}).json()
+    assert body["history_source"] == "sample" and body["as_of"] == "2013-03-01"
+    assert body["forecasts"][0]["date"] == "2013-03-04"
+
+
+def test_batch_shares_one_pass_and_keeps_order(client):
+    first, second = history(30), history(25, PRICES.iloc[:-3])
+    batch = client.post(
+        "/forecast/batch",
+        json={
+            "requests": [
+                {"ticker": "AAPL", "history": first},
+                {"ticker": "AAPL", "horizon": 1, "history": second},
+            ]
+        },
+    )
+    assert batch.status_code == 200
+    results = batch.json()["results"]
+    single = client.post(
+        "/forecast", json={"ticker": "AAPL", "horizon": 1, "history": second}
+    ).json()
+    assert results[1]["as_of"] == "2012-12-18"
+    assert [p["date"] for p in results[1]["forecasts"]] == [p["date"] for p in single["forecasts"]]
+    # one batched float32 pass vs one single: equal to float32 precision
+    assert results[1]["forecasts"][0]["value"] == pytest.approx(
+        single["forecasts"][0]["value"], rel=1e-6
+    )
+    assert len(results[0]["forecasts"]) == 2
+
+
+@pytest.mark.parametrize(
+    "change,field,message",
+    [
+        (
+            lambda b: b.update(history=b["history"][:5]),
+            ["body", "history"],
+            "history has 5 rows; this model needs at least 10 (lookback 10)",
+        ),
+        (
+            lambda b: b["history"].reverse(),
+            ["body", "history", 1, "date"],
+            "dates must be strictly increasing (oldest first); 2012-12-20 follows 2012-12-21",
+        ),
+        (
+            lambda b: b["history"].__setitem__(3, dict(b["history"][2])),
+            ["body", "history", 3, "date"],
+            "dates must be strictly increasing",
+        ),
+        (
+            lambda b: b["history"][-1].update(date="2999-01-01"),
+            ["body", "history", 29, "date"],
+            "date 2999-01-01 is in the future",
+        ),
+        (
+            lambda b: b["history"][4].update(close=0),
+            ["body", "history", 4, "close"],
+            "Input should be greater than 0",
+        ),
+        (
+            lambda b: b["history"][4].update(close=-3.5),
+            ["body", "history", 4, "close"],
+            "Input should be greater than 0",
+        ),
+        (
+            lambda b: b["history"][4].update(close="NaN"),
+            ["body", "history", 4, "close"],
+            "finite number",
+        ),
+        (
+            lambda b: b["history"][4].update(close="Infinity"),
+            ["body", "history", 4, "close"],
+            "finite number",
+        ),
+        (
+            lambda b: b["history"][4].update(close="cheap"),
+            ["body", "history", 4, "close"],
+            "valid number",
+        ),
+        (
+            lambda b: b["history"][4].update(date="2012-13-40"),
+            ["body", "history", 4, "date"],
+            "valid date",
+        ),
+        (lambda b: b.update(horizon=0), ["body", "horizon"], "greater than or equal to 1"),
+        (lambda b: b.update(horizon=-2), ["body", "horizon"], "greater than or equal to 1"),
+        (lambda b: b.update(horizon=3), ["body", "horizon"], "horizon=3 must be between 1 and 2"),
+        (lambda b: b.update(horizon=10**9), ["body", "horizon"], "less than or equal to 1000"),
+        (lambda b: b.update(ticker="../../etc"), ["body", "ticker"], "should match pattern"),
+        (lambda b: b.update(ticker="ÄPFEL"), ["body", "ticker"], "should match pattern"),
+        (lambda b: b.update(ticker=""), ["body", "ticker"], "at least 1 character"),
+        (lambda b: b.update(extra=1), ["body", "extra"], "Extra inputs are not permitted"),
+        (lambda b: b.pop("ticker"), ["body", "ticker"], "Field required"),
+    ],
+)
+def test_every_validation_rule_names_the_field(client, change, field, message):
+    body = {"ticker": "AAPL", "history": history()}
+    change(body)
+    import json
+
+    response = client.post(
+        "/forecast", content=json.dumps(body), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    problems = detail(response)
+    assert any(p["loc"] == field and message in p["msg"] for p in problems), problems
+    assert response.json()["request_id"]
+
+
+def test_too_many_rows_and_batch_items(registry):
+    settings = settings_for(registry, max_history_rows=20, max_batch_items=1)
+    with TestClient(create_app(settings)) as client:
+        wait_ready(client)
+        response = client.post("/forecast", json={"ticker": "AAPL", "history": history(25)})
+        assert (
+            response.status_code == 422
+            and "history has 25 rows; at most 20 are accepted" in response.text
+        )
+        item = {"ticker": "AAPL", "history": history(15)}
+        response = client.post("/forecast/batch", json={"requests": [item, item]})
+        assert response.status_code == 422 and "2 requests; at most 1 per batch" in response.text
+
+
+@pytest.mark.parametrize(
+    "content,headers",
+    [
+        (b"", {"content-type": "application/json"}),
+        (b"{not json", {"content-type": "application/json"}),
+        (b"ticker=AAPL", {"content-type": "application/x-www-form-urlencoded"}),
+        (b"[]", {"content-type": "application/json"}),
+    ],
+)
+def test_empty_malformed_and_wrong_content_type_are_422(client, content, headers):
+    response = client.post("/forecast", content=content, headers=headers)
+    assert response.status_code == 422
+
+
+def test_body_size_limit(registry):
+    with TestClient(create_app(settings_for(registry, max_body_bytes=2_000))) as client:
+        wait_ready(client)
+        response = client.post("/forecast", json={"ticker": "AAPL", "history": history(100)})
+        assert response.status_code == 413
+        assert "larger than the limit of 2000 bytes" in response.json()["detail"]
+
+
+def test_unknown_ticker_is_404_naming_it_and_how_to_train(client):
+    response = client.post("/forecast", json={"ticker": "MSFT", "history": history()})
+    assert response.status_code == 404
+    assert "stockcast-MSFT" in detail(response) and "python -m pipelines.train MSFT" in detail(
+        response
+    )
+
+
+def test_an_unexpected_error_is_500_with_a_request_id(client, monkeypatch, caplog):
+    import service.routes.forecast as route
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(route, "forecast_many", boom)
+    response = client.post(
+        "/forecast",
+        json={"ticker": "AAPL", "history": history()},
+        headers={"x-request-id": "req-42"},
+    )
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "internal error; quote request id req-42",
+        "request_id": "req-42",
+    }
+    assert "request req-42 failed" in caplog.text and "kaboom" in caplog.text
+
+
+def test_health_ready_models_metrics(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json() == {
+        "status": "ready",
+        "models": {"AAPL": "1"},
+        "registry": "ok",
+    }
+    model = client.get("/models").json()["models"][0]
+    assert model["ticker"] == "AAPL" and model["version"] == "1" and model["lookback"] == 10
+    assert model["horizon"] == 2 and model["trained_until"] == "2013-03-01"
+    assert "skill_mean" in model["cv_metrics"] and "naive.rmse_mean" in model["cv_metrics"]
+    client.post("/forecast", json={"ticker": "AAPL", "history": history()})
+    client.post("/forecast", json={"ticker": "AAPL", "horizon": 0, "history": history()})
+    text = client.get("/metrics").text
+    assert 'stockcast_requests_total{method="POST",route="/forecast",status="200"}' in text
+    assert 'stockcast_requests_total{method="POST",route="/forecast",status="422"}' in text
+    assert 'stockcast_request_seconds_bucket{le="0.005",method="POST",route="/forecast"}' in text
+    assert (
+        'stockcast_model_version{alias="champion",model="stockcast-AAPL",ticker="AAPL"} 1.0' in text
+    )
+
+
+def test_openapi_has_examples_for_every_schema(client):
+    spec = client.get("/openapi.json").json()
+    for name in ("ForecastRequest", "ForecastResponse", "BatchRequest", "PriceRow"):
+        assert spec["components"]["schemas"][name].get("examples"), name
+    assert (
+        "/forecast/batch" in spec["paths"]
+        and "404" in spec["paths"]["/forecast"]["post"]["responses"]
+    )
+
+
+def test_cors_is_off_unless_configured(client, registry):
+    headers = {"origin": "https://example.com", "access-control-request-method": "POST"}
+    assert "access-control-allow-origin" not in client.options("/forecast", headers=headers).headers
+    with TestClient(
+        create_app(settings_for(registry, cors_origins=["https://example.com"]))
+    ) as cors:
+        wait_ready(cors)
+        answer = cors.options("/forecast", headers=headers)
+        assert answer.headers["access-control-allow-origin"] == "https://example.com"
+
+
+def test_api_key(registry):
+    with TestClient(create_app(settings_for(registry, api_key="s3cret"))) as client:
+        wait_ready(client)
+        body = {"ticker": "AAPL", "history": history()}
+        assert client.post("/forecast", json=body).status_code == 401
+        wrong = client.post("/forecast", json=body, headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        assert (
+            client.post(
+                "/forecast", json=body, headers={"authorization": "Bearer s3cret"}
+            ).status_code
+            == 200
+        )
+        assert client.post("/admin/reload").status_code == 401
+        assert (
+            client.post("/admin/reload", headers={"authorization": "Bearer s3cret"}).status_code
+            == 200
+        )
+        assert client.get("/health").status_code == 200 and client.get("/ready").status_code == 200
+
+
+def test_registry_unreachable_at_startup(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    settings = settings_for(tmp_path, tracking_uri=f"http://127.0.0.1:{port}", registry_retry_s=0.1)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/health").status_code == 200
+        for _ in range(100):  # the first registry attempt runs in the background
+            response = client.get("/ready")
+            if "degraded" in response.json()["registry"]:
+                break
+            time.sleep(0.05)
+        assert response.status_code == 503
+        body = response.json()
+        assert "unreachable" in body["reasons"][0] or "registry error" in body["reasons"][0]
+        assert body["status"] == "not ready" and body["reasons"][0].startswith("AAPL: ")
+        assert "degraded" in body["registry"]
+        forecast = client.post("/forecast", json={"ticker": "AAPL", "history": history()})
+        assert (
+            forecast.status_code == 503
+            and "model registry unavailable" in forecast.json()["detail"]
+        )
+
+
+def test_alias_swap_under_concurrent_requests_loses_none(tmp_path):
+    """A new champion is loaded beside the old one and swapped in; no request fails or waits."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = tmp_path / "swap"
+    store.mkdir()
+    train(store)
+    with TestClient(create_app(settings_for(store))) as client:
+        wait_ready(client)
+        body = {"ticker": "AAPL", "history": history()}
+        train(store, "--promote", "--seed", "7")
+
+        def call(_):
+            response = client.post("/forecast", json=body)
+            return response.status_code, response.json()["model"]["version"]
+
+        with ThreadPoolExecutor(8) as pool:
+            before = pool.map(call, range(40))
+            reload = pool.submit(client.post, "/admin/reload")
+            during = list(pool.map(call, range(120)))
+            reload_answer = reload.result()
+        results = list(before) + during
+        assert all(status == 200 for status, _ in results)
+        assert reload_answer.json()["served"] == {"AAPL": "2"}
+        assert {version for _, version in results} <= {"1", "2"}
+        assert call(0) == (200, "2")
+        assert client.get("/ready").json()["models"] == {"AAPL": "2"}
