@@ -47,6 +47,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        # docker-compose passes STOCKCAST_API_KEY= when no key is set: that means no key
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("tickers")
     @classmethod
     def _upper(cls, value: list[str]) -> list[str]:

@@ -1,0 +1,321 @@
+"""python -m pipelines.stack up: docker-compose.yml's topology as local processes, no Docker.
+
+PostgreSQL (a throwaway cluster in a temp folder, on a free loopback port), `mlflow server` on it
+with served artifacts, and the Stockcast API pointed at that server. It waits for each to be
+healthy, prints where they are, and stops everything it started (by PID) on exit or Ctrl-C.
+The end-to-end test and CI use the `Stack` class directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+DB_USER, DB_NAME = "stockcast", "mlflow"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def postgres_bin() -> Path:
+    """The folder holding initdb/postgres (PATH, then Debian's /usr/lib/postgresql/N/bin)."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
+    if not candidates:
+        raise RuntimeError(
+            "PostgreSQL is not installed: apt-get install postgresql (Debian) or put initdb on PATH"
+        )
+    return Path(candidates[-1]).parent
+
+
+def wait_http(url: str, timeout: float, process: subprocess.Popen, log: Path) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited with {process.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} was not healthy within {timeout:.0f} s:\n{_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Stack:
+    """PostgreSQL -> mlflow server -> Stockcast API, started in that order, stopped in reverse."""
+
+    def __init__(
+        self,
+        workdir: str | Path | None = None,
+        tickers: tuple[str, ...] = (),
+        api_env: dict[str, str] | None = None,
+    ) -> None:
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="stockcast-stack-")).resolve()
+        self.tickers, self.api_env = tickers, dict(api_env or {})
+        self.processes: list[subprocess.Popen] = []
+        self.pg_port, self.mlflow_port, self.api_port = free_port(), free_port(), free_port()
+        self.pg_dir: Path | None = None
+
+    @property
+    def mlflow_uri(self) -> str:
+        return f"http://127.0.0.1:{self.mlflow_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes]
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._start_postgres()
+        self._start_mlflow()
+        self._start_api()
+        return self
+
+    def _spawn(
+        self,
+        command: list[str],
+        log: str,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> subprocess.Popen:
+        if user is not None:
+            command = ["runuser", "-u", user, "--", *command]
+        process = subprocess.Popen(
+            command,
+            stdout=(self.workdir / log).open("w"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,  # its own group: stop() gets its children
+        )
+        self.processes.append(process)
+        return process
+
+    def _start_postgres(self) -> None:
+        binaries = postgres_bin()
+        # postgres refuses to run as root: as root, run it as the `postgres` system user in a
+        # folder of its own under /tmp (a test's tmp_path is not traversable for other users)
+        user = None
+        if os.geteuid() == 0:
+            user = "postgres"
+            try:
+                account = pwd.getpwnam(user)
+            except KeyError as err:
+                raise RuntimeError(
+                    "running as root needs the `postgres` system user (apt-get install postgresql)"
+                ) from err
+        self.pg_dir = Path(tempfile.mkdtemp(prefix="stockcast-pg-"))
+        if user is not None:
+            os.chown(self.pg_dir, account.pw_uid, account.pw_gid)
+        data = self.pg_dir / "data"
+        init = ["runuser", "-u", user, "--"] if user else []
+        subprocess.run(
+            [
+                *init,
+                str(binaries / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                DB_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        server = self._spawn(
+            [
+                str(binaries / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(self.pg_port),
+                "-k",
+                str(self.pg_dir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ],
+            "postgres.log",
+            user=user,
+        )
+        started = time.monotonic()
+        while True:
+            ready = subprocess.run(
+                [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.pg_port)],
+                capture_output=True,
+            )
+            if ready.returncode == 0:
+                break
+            if server.poll() is not None or time.monotonic() - started > 30:
+                raise RuntimeError(
+                    f"PostgreSQL did not start:\n{_tail(self.workdir / 'postgres.log')}"
+                )
+            time.sleep(0.2)
+        subprocess.run(
+            [
+                str(binaries / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.pg_port),
+                "-U",
+                DB_USER,
+                DB_NAME,
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def _start_mlflow(self) -> None:
+        backend = f"postgresql://{DB_USER}@127.0.0.1:{self.pg_port}/{DB_NAME}"
+        process = self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                backend,
+                "--serve-artifacts",
+                "--artifacts-destination",
+                str(self.workdir / "mlartifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.mlflow_port),
+                "--workers",
+                "1",
+            ],
+            "mlflow.log",
+            env={
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            },
+        )
+        wait_http(f"{self.mlflow_uri}/health", 180, process, self.workdir / "mlflow.log")
+
+    def _start_api(self) -> None:
+        env = {
+            "STOCKCAST_TRACKING_URI": self.mlflow_uri,
+            "STOCKCAST_TICKERS": ",".join(self.tickers),
+            "STOCKCAST_DATA_DIR": str(self.workdir / "cache"),
+            **self.api_env,
+        }
+        process = self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "service.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.api_port),
+                "--no-access-log",
+            ],
+            "api.log",
+            env=env,
+        )
+        wait_http(f"{self.api_url}/health", 60, process, self.workdir / "api.log")
+
+    def stop(self) -> None:
+        """Stop what this stack started, newest first, and remove the database folder."""
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    process.wait(timeout=20)
+                except ProcessLookupError:
+                    pass
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=10)
+        if self.pg_dir is not None:
+            shutil.rmtree(self.pg_dir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.stack", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("command", choices=["up"])
+    parser.add_argument("--dir", help="folder for logs and artifacts (default: a new temp folder)")
+    parser.add_argument(
+        "--tickers", default="", help="models the API loads at startup, e.g. AAPL,MSFT"
+    )
+    args = parser.parse_args(argv)
+    tickers = tuple(t.strip().upper() for t in args.tickers.split(",") if t.strip())
+    with Stack(args.dir, tickers) as stack:
+        print(  # noqa: T201
+            f"PostgreSQL  127.0.0.1:{stack.pg_port} (user {DB_USER}, database {DB_NAME})\n"
+            f"MLflow      {stack.mlflow_uri}   (UI and registry)\n"
+            f"Stockcast   {stack.api_url}   (POST /forecast, /docs)\n"
+            f"logs        {stack.workdir}\n"
+            f"train:      MLFLOW_TRACKING_URI={stack.mlflow_uri} python -m pipelines.train AAPL\n"
+            "Ctrl-C stops everything."
+        )
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            while all(p.poll() is None for p in stack.processes):
+                time.sleep(1)
+            print("a process of the stack exited; stopping the rest", file=sys.stderr)  # noqa: T201
+            return 1
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
