@@ -1,0 +1,161 @@
+"""End to end on the team topology without Docker: PostgreSQL + mlflow server + the API."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from forecast.data import load_prices
+from pipelines.stack import Stack, postgres_bin
+
+pytestmark = pytest.mark.slow
+
+TRAIN = [
+    "--source",
+    "sample",
+    "--start",
+    "2011-01-01",
+    "--folds",
+    "1",
+    "--test-size",
+    "30",
+    "--repeats",
+    "1",
+    "--epochs",
+    "2",
+    "--hidden-sizes",
+    "8",
+    "--lookback",
+    "10",
+    "--threads",
+    "1",
+]
+
+
+def call(method, url, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def train(stack, tmp_path, *extra):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.train",
+            "AAPL",
+            *TRAIN,
+            "--tracking-uri",
+            stack.mlflow_uri,
+            *extra,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "STOCKCAST_DATA_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def wait_for(predicate, timeout=60):
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture(scope="module")
+def needs_postgres():
+    try:
+        postgres_bin()
+    except RuntimeError as err:
+        pytest.fail(f"{err} (.ci/run installs it)")
+
+
+def test_train_track_serve_and_swap_on_the_team_stack(tmp_path, needs_postgres):
+    prices = load_prices("AAPL", source="sample").iloc[-30:]
+    history = [
+        {"date": f"{d:%Y-%m-%d}", "close": float(c)}
+        for d, c in zip(prices.index, prices["adj_close"], strict=True)
+    ]
+    api_env = {"STOCKCAST_RELOAD_INTERVAL_S": "1", "STOCKCAST_REGISTRY_RETRY_S": "0.5"}
+    with Stack(tmp_path / "stack", ("AAPL",), api_env) as stack:
+        pids = stack.pids
+        status, body = call("GET", f"{stack.api_url}/ready")
+        assert status == 503 and body["status"] == "not ready"
+
+        printed = train(stack, tmp_path)
+        assert "promoted (first champion)" in printed
+
+        # the runs, through MLflow's REST API
+        status, experiment = call(
+            "GET",
+            f"{stack.mlflow_uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=stockcast",
+        )
+        assert status == 200
+        status, found = call(
+            "POST",
+            f"{stack.mlflow_uri}/api/2.0/mlflow/runs/search",
+            {"experiment_ids": [experiment["experiment"]["experiment_id"]]},
+        )
+        names = {run["info"]["run_name"]: run["info"]["status"] for run in found["runs"]}
+        assert {"cv/fold-0", "final-fit"} <= set(names) and set(names.values()) == {"FINISHED"}
+        status, alias = call(
+            "GET",
+            f"{stack.mlflow_uri}/api/2.0/mlflow/registered-models/alias?name=stockcast-AAPL&alias=champion",
+        )
+        assert status == 200 and str(alias["model_version"]["version"]) == "1"
+
+        wait_for(lambda: call("GET", f"{stack.api_url}/ready")[0] == 200)
+        status, answer = call(
+            "POST", f"{stack.api_url}/forecast", {"ticker": "AAPL", "history": history}
+        )
+        assert (
+            status == 200 and answer["model"]["version"] == "1" and answer["as_of"] == "2013-03-01"
+        )
+
+        # retrain with --promote: the alias moves and the API follows without a failed request
+        seen, failures, stop = set(), [], threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                code, reply = call(
+                    "POST", f"{stack.api_url}/forecast", {"ticker": "AAPL", "history": history}
+                )
+                if code == 200:
+                    seen.add(reply["model"]["version"])
+                else:
+                    failures.append((code, reply))
+
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        try:
+            assert "promoted (--promote)" in train(stack, tmp_path, "--promote", "--seed", "3")
+            wait_for(lambda: "2" in seen, timeout=60)
+        finally:
+            stop.set()
+            worker.join()
+        assert failures == [] and seen == {"1", "2"}
+        assert call("GET", f"{stack.api_url}/ready")[1]["models"] == {"AAPL": "2"}
+    for pid in pids:  # nothing left behind
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert stack.pg_dir is not None and not stack.pg_dir.exists()
