@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(  # noqa: T201
             f"{prices.attrs['ticker']}: {len(prices)} days {prices.index[0]:%Y-%m-%d} to "
             f"{prices.index[-1]:%Y-%m-%d} from {prices.attrs['source']}; last adj close "
-            f"{last['adj_close']:.2f}" + (f"; cached at {where}" if where.exists() else "")
+            f"{last['adj_close']:.2f}"
+            + (f"; cached at {where}" if prices.attrs["source"] in ("cache", "yahoo") else "")
         )
     return status
 

@@ -19,7 +19,7 @@ from forecast.tracking import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings, get_settings
 from service.forecasting import RequestProblem
 from service.models import ModelStore, model_name
-from service.observability import BodyTooLarge, Metrics, RequestContext
+from service.observability import Metrics, RequestContext
 from service.routes import admin, forecast, health
 
 log = logging.getLogger("service")
@@ -121,10 +121,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _problem(
             request, 503, f"no recent prices: {err}; send them as `history`", {"Retry-After": "60"}
         )
-
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, err: BodyTooLarge) -> JSONResponse:
-        return _problem(request, 413, str(err))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, err: Exception) -> JSONResponse:

@@ -69,8 +69,15 @@ class RequestContext:
         try:
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
                 await self._too_large(send_with_id, request_id)
+            elif length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                # no declared length (chunked): read up to the limit first, then replay it
+                body = await self._read_limited(receive)
+                if body is None:
+                    await self._too_large(send_with_id, request_id)
+                else:
+                    await self.app(scope, _replay(body), send_with_id)
             else:
-                await self.app(scope, self._limited(receive), send_with_id)
+                await self.app(scope, receive, send_with_id)
         finally:  # counted even when the app raised (a 500 sent by the outer error middleware)
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
@@ -79,18 +86,18 @@ class RequestContext:
                 time.perf_counter() - started
             )
 
-    def _limited(self, receive: Any) -> Any:
-        seen = 0
-
-        async def receive_limited() -> dict:
-            nonlocal seen
+    async def _read_limited(self, receive: Any) -> bytes | None:
+        """The whole body, or None as soon as it exceeds the limit."""
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > self.max_body_bytes:
-                raise BodyTooLarge(self.max_body_bytes)
-            return message
-
-        return receive_limited
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def _too_large(self, send: Any, request_id: str) -> None:
         body = json.dumps(
@@ -112,7 +119,14 @@ class RequestContext:
         await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body is larger than the limit of {limit} bytes")
-        self.limit = limit
+def _replay(body: bytes) -> Any:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
