@@ -339,3 +339,12 @@ def _register(
             )
     if summary.promoted:
         clock(tracking.promote, name, summary.version)
+    if not options.promote:
+        # another pipeline for this ticker may have decided at the same moment: whatever the
+        # order, both end on the best version of these folds
+        settled = clock(tracking.settle_champion, name, tags["cv.folds_signature"])
+        if settled is not None and settled != summary.version and summary.promoted:
+            summary.promoted = False
+            summary.decision = (
+                f"kept champion v{settled}: a concurrent run registered a better version"
+            )

@@ -221,7 +221,7 @@ class Stack:
 
     def _start_mlflow(self) -> None:
         backend = f"postgresql://{DB_USER}@127.0.0.1:{self.pg_port}/{DB_NAME}"
-        process = self._spawn(
+        self.mlflow_process = process = self._spawn(
             [
                 sys.executable,
                 "-m",
@@ -271,20 +271,35 @@ class Stack:
         )
         wait_http(f"{self.api_url}/health", 60, process, self.workdir / "api.log")
 
+    def stop_mlflow(self) -> None:
+        """Stop only the MLflow server (fault injection: the registry goes away)."""
+        _terminate(self.mlflow_process)
+        self.processes.remove(self.mlflow_process)
+
+    def start_mlflow(self) -> None:
+        """Start the MLflow server again on the same port and database."""
+        self._start_mlflow()
+
     def stop(self) -> None:
         """Stop what this stack started, newest first, and remove the database folder."""
         for process in reversed(self.processes):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    process.wait(timeout=20)
-                except ProcessLookupError:
-                    pass
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=10)
+            _terminate(process)
         if self.pg_dir is not None:
             shutil.rmtree(self.pg_dir, ignore_errors=True)
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    """SIGTERM its process group, SIGKILL after 20 s."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:

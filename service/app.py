@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -46,6 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from forecast import tracking
 
         torch.set_num_threads(settings.torch_threads)
+        # MLflow's REST client retries with backoff for minutes by default: a down registry
+        # would then stall alias checks (and /ready's report) instead of failing fast
+        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.registry_retries)
+        os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, settings.registry_timeout_s)))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
         tracking.use_tracking_uri(settings.tracking_uri)
         task = asyncio.create_task(_keep_models_fresh(app, settings))
         try:

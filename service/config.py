@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     registry_retry_s: float = Field(
         5.0, gt=0, description="retry period while the registry is down"
     )
+    registry_timeout_s: float = Field(
+        10.0, gt=0, description="per registry request; MLflow's default retries for minutes"
+    )
+    registry_retries: int = Field(1, ge=0, description="retries per registry request")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CORS allowed origins"
     )

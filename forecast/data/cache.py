@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class PriceCache:
         """
         path = self.path(ticker)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temp_files(ticker)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{ticker}.", suffix=".tmp", dir=path.parent)
         stored = frame.copy()
         stored.attrs = {
@@ -83,3 +85,13 @@ class PriceCache:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         return path
+
+    def _remove_stale_temp_files(self, ticker: str, older_than_s: float = 3600) -> None:
+        """Temp files of writers killed mid-write (SIGKILL, power loss); never the live file."""
+        cutoff = time.time() - older_than_s
+        for stale in self.path(ticker).parent.glob(f".{ticker}.*.tmp"):
+            try:
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink()
+            except OSError:
+                continue

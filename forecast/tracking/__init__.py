@@ -331,6 +331,26 @@ def promote(name: str, version: str) -> None:
     MlflowClient().set_registered_model_alias(name, CHAMPION, version)
 
 
+def settle_champion(name: str, folds_signature: str) -> str | None:
+    """Point the champion at the best version cross-validated on these folds, if the current
+    champion is one of them and worse (two pipelines that promoted at once converge).
+    Returns the champion's version afterwards."""
+    client = MlflowClient()
+    current = champion(name)
+    if current is None or current.tags.get("cv.folds_signature") != folds_signature:
+        return None if current is None else str(current.version)
+    same = [
+        v
+        for v in client.search_model_versions(f"name='{name}'")
+        if v.tags.get("cv.folds_signature") == folds_signature and "cv.skill_mean" in v.tags
+    ]
+    best = max(same, key=lambda v: (float(v.tags["cv.skill_mean"]), -int(v.version)))
+    if float(best.tags["cv.skill_mean"]) > float(current.tags.get("cv.skill_mean", "-inf")):
+        promote(name, str(best.version))
+        return str(best.version)
+    return str(current.version)
+
+
 def open_ui_hint() -> str:
     uri = tracking_uri()
     if uri.startswith("sqlite:///"):

@@ -1,0 +1,291 @@
+"""Injected faults: killed pipelines, a killed cache writer, the registry going away, two
+pipelines racing for the same ticker. What was saved survives; what was half-done is marked."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from forecast.data import PriceCache, load_prices
+from pipelines.stack import Stack, postgres_bin
+
+pytestmark = pytest.mark.slow
+
+# big enough that each stage lasts seconds on 2 cores, small enough for CI
+PIPELINE = [
+    "--source",
+    "sample",
+    "--start",
+    "2009-01-01",
+    "--folds",
+    "2",
+    "--test-size",
+    "40",
+    "--repeats",
+    "1",
+    "--epochs",
+    "4",
+    "--lookback",
+    "30",
+    "--hidden-sizes",
+    "32,16",
+    "--threads",
+    "1",
+]
+
+
+def start_pipeline(store: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.train",
+            "AAPL",
+            *PIPELINE,
+            "--tracking-uri",
+            f"sqlite:///{store / 'mlflow.db'}",
+            *extra,
+        ],
+        cwd=store,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def client_for(store: Path) -> MlflowClient:
+    return MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+
+
+def running_run(store: Path, name: str) -> bool:
+    try:
+        client = client_for(store)
+        experiment = client.get_experiment_by_name("stockcast")
+        if experiment is None:
+            return False
+        runs = client.search_runs(
+            [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+        )
+    except Exception:  # the store is being created by the pipeline
+        return False
+    return any(r.info.run_name == name for r in runs)
+
+
+def model_logging_started(store: Path) -> bool:
+    return any((store / "mlartifacts").glob("**/models/m-*"))
+
+
+POINTS = {
+    "during CV": lambda store: running_run(store, "cv/fold-0"),
+    "during final fit": lambda store: running_run(store, "final-fit"),
+    "during model logging": model_logging_started,
+}
+
+
+def kill_when(
+    process: subprocess.Popen, ready, store: Path, signum: int, timeout: float = 240
+) -> None:
+    started = time.monotonic()
+    while not ready(store):
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the pipeline ended before the point was reached:\n{process.stderr.read()[-2000:]}"
+            )
+        if time.monotonic() - started > timeout:
+            process.kill()
+            raise AssertionError("the point was not reached in time")
+        time.sleep(0.02)
+    process.send_signal(signum)
+    process.wait(timeout=60)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_pipelines_leave_marked_runs_and_no_half_registered_champion(tmp_path, signum):
+    first = start_pipeline(tmp_path)
+    assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
+    client = client_for(tmp_path)
+    assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
+
+    for point, ready in POINTS.items():
+        process = start_pipeline(tmp_path, "--promote")  # would move the alias if it got that far
+        kill_when(process, ready, tmp_path, signum)
+        assert process.returncode == (130 if signum == signal.SIGTERM else -signal.SIGKILL), point
+        assert (
+            str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
+        ), point
+        assert [str(v.version) for v in client.search_model_versions("name='stockcast-AAPL'")] == [
+            "1"
+        ], point
+
+    last = start_pipeline(tmp_path)  # marks the dead runs and succeeds
+    assert last.wait(timeout=300) == 0, last.stderr.read()[-2000:]
+    experiment = client.get_experiment_by_name("stockcast")
+    parents = [
+        r
+        for r in client.search_runs(
+            [experiment.experiment_id], order_by=["attributes.start_time ASC"]
+        )
+        if r.info.run_name.startswith("AAPL")
+    ]
+    assert [r.info.status for r in parents] == [
+        "FINISHED",
+        "KILLED",
+        "KILLED",
+        "KILLED",
+        "FINISHED",
+    ]
+    nested = client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+    )
+    assert nested == []
+
+
+def test_a_cache_writer_killed_mid_write_leaves_the_old_file(tmp_path):
+    cache = PriceCache(tmp_path)
+    old = load_prices("AAPL", source="sample")
+    cache.write(old, "AAPL", None)
+    before = (tmp_path / "prices" / "AAPL.parquet").read_bytes()
+    writer = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from forecast.data import PriceCache\n"
+        "index = pd.bdate_range('1700-01-01', periods=100_000, name='date')\n"
+        "price = 1.0 + np.arange(100_000) % 7\n"
+        "big = pd.DataFrame({c: price for c in ('open', 'high', 'low', 'close', 'adj_close')}, index=index)\n"
+        "big['volume'] = 1.0\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    PriceCache(sys.argv[1]).write(big, 'AAPL', None)\n"
+    )
+    survived = 0
+    for delay in (0.05, 0.13, 0.29, 0.41, 0.67):
+        cache.write(old, "AAPL", None)
+        process = subprocess.Popen(
+            [sys.executable, "-c", writer, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        process.kill()
+        process.wait()
+        cached = PriceCache(tmp_path).read("AAPL")
+        assert cached is not None  # never a torn file: the old prices or a complete new write
+        assert len(cached.frame) in (len(old), 100_000)
+        survived += 1
+    assert survived == 5
+    cache.write(old, "AAPL", None)
+    assert (tmp_path / "prices" / "AAPL.parquet").read_bytes() == before
+
+
+def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
+    cache = PriceCache(tmp_path)
+    (tmp_path / "prices").mkdir()
+    stale = tmp_path / "prices" / ".AAPL.abc.tmp"
+    fresh = tmp_path / "prices" / ".AAPL.def.tmp"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"someone writing now")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    cache.write(load_prices("AAPL", source="sample"), "AAPL", None)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_two_pipelines_for_one_ticker_end_with_one_consistent_champion(tmp_path):
+    first = start_pipeline(tmp_path, "--seed", "1")
+    time.sleep(1)
+    second = start_pipeline(tmp_path, "--seed", "2")
+    for process in (first, second):
+        assert process.wait(timeout=600) == 0, process.stderr.read()[-2000:]
+    client = client_for(tmp_path)
+    versions = client.search_model_versions("name='stockcast-AAPL'")
+    assert sorted(str(v.version) for v in versions) == ["1", "2"]
+    best = max(versions, key=lambda v: float(v.tags["cv.skill_mean"]))
+    champion = client.get_model_version_by_alias("stockcast-AAPL", "champion")
+    assert str(champion.version) == str(best.version)
+
+
+def call(method, url, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_registry_down_while_serving(tmp_path):
+    postgres_bin()
+    prices = load_prices("AAPL", source="sample").iloc[-40:]
+    history = [
+        {"date": f"{d:%Y-%m-%d}", "close": float(c)}
+        for d, c in zip(prices.index, prices["adj_close"], strict=True)
+    ]
+    api_env = {"STOCKCAST_RELOAD_INTERVAL_S": "0.5", "STOCKCAST_REGISTRY_RETRY_S": "0.5"}
+    with Stack(tmp_path / "stack", ("AAPL",), api_env) as stack:
+        trained = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipelines.train",
+                "AAPL",
+                *PIPELINE,
+                "--epochs",
+                "1",
+                "--folds",
+                "1",
+                "--tracking-uri",
+                stack.mlflow_uri,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert trained.returncode == 0, trained.stderr[-2000:]
+        deadline = time.monotonic() + 60
+        while call("GET", f"{stack.api_url}/ready")[0] != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+        failures, served, stop = [], [0], threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                status, _ = call(
+                    "POST", f"{stack.api_url}/forecast", {"ticker": "AAPL", "history": history}
+                )
+                served[0] += 1
+                if status != 200:
+                    failures.append(status)
+
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        try:
+            stack.stop_mlflow()
+            deadline = time.monotonic() + 30
+            while "degraded" not in call("GET", f"{stack.api_url}/ready")[1]["registry"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            status, ready = call("GET", f"{stack.api_url}/ready")
+            assert status == 200 and ready["models"] == {"AAPL": "1"}  # still serving, degraded
+            during = served[0]
+            time.sleep(2)
+            assert served[0] > during  # forecasts kept flowing with the registry down
+            stack.start_mlflow()
+            deadline = time.monotonic() + 60
+            while call("GET", f"{stack.api_url}/ready")[1]["registry"] != "ok":
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        finally:
+            stop.set()
+            worker.join()
+        assert failures == []
