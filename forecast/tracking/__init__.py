@@ -40,19 +40,47 @@ class Interrupted(BaseException):
 def use_tracking_uri(tracking_uri: str | None = None) -> str | None:
     """Point MLflow at `tracking_uri`, $MLFLOW_TRACKING_URI, or the embedded default:
     ./mlflow.db with artifacts in ./mlartifacts (what a plain `mlflow ui` here shows).
-    Returns the artifact location new experiments need (the default's), else None."""
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    artifact_location = None
-    if not uri:
-        uri = f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-        artifact_location = (Path.cwd() / "mlartifacts").as_uri()
+    Returns the artifact location new experiments need: `mlartifacts` beside a SQLite file,
+    else None (a server decides)."""
+    uri = (
+        tracking_uri
+        or os.environ.get("MLFLOW_TRACKING_URI")
+        or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    )
     mlflow.set_tracking_uri(uri)
-    return artifact_location
+    if uri.startswith("sqlite:///"):
+        database = Path(uri.removeprefix("sqlite:///"))
+        return (database.resolve().parent / "mlartifacts").as_uri()
+    return None
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """For a SQLite store, one process at a time creates or migrates it: two pipelines starting
+    on a new mlflow.db would otherwise both create its tables and one would fail."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    database = Path(uri.removeprefix("sqlite:///")).resolve()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def configure(tracking_uri: str | None = None, experiment: str = "stockcast") -> str:
     """`use_tracking_uri`, then the experiment's id, creating the experiment when needed."""
     artifact_location = use_tracking_uri(tracking_uri)
+    with _store_lock(mlflow.get_tracking_uri()):
+        return _experiment_id(experiment, artifact_location)
+
+
+def _experiment_id(experiment: str, artifact_location: str | None) -> str:
     client = MlflowClient()
     found = client.get_experiment_by_name(experiment)
     if found is None:

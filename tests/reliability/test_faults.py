@@ -80,14 +80,17 @@ def running_run(store: Path, name: str) -> bool:
     return any(r.info.run_name == name for r in runs)
 
 
-def model_logging_started(store: Path) -> bool:
-    return any((store / "mlartifacts").glob("**/models/m-*"))
+def model_dirs(store: Path) -> set[Path]:
+    return set((store / "mlartifacts").glob("**/models/m-*"))
 
 
+# each takes the store and the logged-model folders that existed before the run started
 POINTS = {
-    "during CV": lambda store: running_run(store, "cv/fold-0"),
-    "during final fit": lambda store: running_run(store, "final-fit"),
-    "during model logging": model_logging_started,
+    "during CV": lambda store, before: running_run(store, "cv/fold-0"),
+    "during final fit": lambda store, before: (
+        running_run(store, "final-fit") and not model_dirs(store) - before
+    ),
+    "during model logging": lambda store, before: bool(model_dirs(store) - before),
 }
 
 
@@ -112,12 +115,19 @@ def kill_when(
 def test_killed_pipelines_leave_marked_runs_and_no_half_registered_champion(tmp_path, signum):
     first = start_pipeline(tmp_path)
     assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
+    assert model_dirs(tmp_path)  # artifacts live beside the SQLite file
     client = client_for(tmp_path)
     assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
 
     for point, ready in POINTS.items():
+        before = model_dirs(tmp_path)
         process = start_pipeline(tmp_path, "--promote")  # would move the alias if it got that far
-        kill_when(process, ready, tmp_path, signum)
+        kill_when(
+            process,
+            lambda store, ready=ready, before=before: ready(store, before),
+            tmp_path,
+            signum,
+        )
         assert process.returncode == (130 if signum == signal.SIGTERM else -signal.SIGKILL), point
         assert (
             str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"

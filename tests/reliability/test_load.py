@@ -1,0 +1,153 @@
+"""Sustained load while the alias moves twice: 60 s at 16 connections against POST /forecast.
+
+A real uvicorn process on loopback, a Python load generator (16 keep-alive connections), and the
+champion alias moved to a new version at 1/3 and 2/3 of the run. Zero failed requests, p50/p99
+reported, resident memory after warm-up may not grow by more than 10%.
+"""
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from forecast.data import load_prices
+from pipelines.stack import free_port
+
+pytestmark = pytest.mark.slow
+DURATION_S = float(os.environ.get("STOCKCAST_LOAD_SECONDS", "60"))
+CONNECTIONS = 16
+
+
+def rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_sixty_seconds_at_16_connections_while_the_alias_moves_twice(registry, tmp_path, capsys):
+    uri = f"sqlite:///{registry / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    source = client.get_model_version_by_alias("stockcast-AAPL", "champion")
+    # two more versions of the same model: moving the alias is what is under test, not training
+    versions = [
+        str(
+            client.create_model_version(
+                "stockcast-AAPL", source.source, run_id=source.run_id, tags=source.tags
+            ).version
+        )
+        for _ in range(2)
+    ]
+    client.set_registered_model_alias("stockcast-AAPL", "champion", str(source.version))
+    port = free_port()
+    env = {
+        **os.environ,
+        "STOCKCAST_TRACKING_URI": uri,
+        "STOCKCAST_TICKERS": "AAPL",
+        "STOCKCAST_RELOAD_INTERVAL_S": "1",
+        "STOCKCAST_DATA_DIR": str(tmp_path / "cache"),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "service.app:app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=(tmp_path / "api.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if (
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2).status
+                    == 200
+                ):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+                time.sleep(0.2)
+        prices = load_prices("AAPL", source="sample").iloc[-30:]
+        body = json.dumps(
+            {
+                "ticker": "AAPL",
+                "history": [
+                    {"date": f"{d:%Y-%m-%d}", "close": float(c)}
+                    for d, c in zip(prices.index, prices["adj_close"], strict=True)
+                ],
+            }
+        )
+        latencies: list[float] = []
+        failures: list[object] = []
+        seen: set[str] = set()
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def connection_loop():
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            while not stop.is_set():
+                started = time.perf_counter()
+                try:
+                    conn.request("POST", "/forecast", body, {"Content-Type": "application/json"})
+                    response = conn.getresponse()
+                    payload = response.read()
+                except (OSError, http.client.HTTPException) as err:
+                    failures.append(repr(err))
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    continue
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if response.status == 200:
+                        latencies.append(elapsed)
+                        seen.add(json.loads(payload)["model"]["version"])
+                    else:
+                        failures.append((response.status, payload[:200]))
+            conn.close()
+
+        threads = [threading.Thread(target=connection_loop) for _ in range(CONNECTIONS)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        time.sleep(DURATION_S / 6)
+        warm_rss = rss_mb(server.pid)  # after warm-up
+        moves = []
+        for version, at in zip(versions, (DURATION_S / 3, 2 * DURATION_S / 3), strict=True):
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            client.set_registered_model_alias("stockcast-AAPL", "champion", version)
+            moves.append(version)
+        time.sleep(max(0.0, started + DURATION_S - time.monotonic()))
+        stop.set()
+        for thread in threads:
+            thread.join()
+        end_rss = rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    total = len(latencies) + len(failures)
+    quantiles = statistics.quantiles(latencies, n=100)
+    with capsys.disabled():
+        print(
+            f"\nload: {total} requests in {DURATION_S:.0f} s at {CONNECTIONS} connections "  # noqa: T201
+            f"({len(latencies) / DURATION_S:.0f}/s), failures {len(failures)}, p50 {quantiles[49] * 1e3:.1f} ms, "
+            f"p99 {quantiles[98] * 1e3:.1f} ms; versions served {sorted(seen)} (alias moved to {moves}); "
+            f"RSS after warm-up {warm_rss:.0f} MB, at the end {end_rss:.0f} MB ({100 * (end_rss / warm_rss - 1):+.1f}%)"
+        )
+    assert failures == []
+    assert seen == {str(source.version), *versions}
+    assert end_rss <= 1.10 * warm_rss
