@@ -18,8 +18,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +25,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from pipelines.stack import free_port, terminate
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 TRAIN = [
@@ -41,12 +41,6 @@ TRAIN = [
     "--test-size",
     "100",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(
@@ -160,17 +154,6 @@ def start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subp
     )
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop the process group it leads (uvicorn's workers included)."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=20)
@@ -262,7 +245,7 @@ def main() -> None:
             results[name] = {c: wrk(url, body, c, args.duration, store) for c in (1, 16)}
     finally:
         for process in processes:
-            stop(process)
+            terminate(process)
 
     print(
         f"machine: {os.cpu_count()} logical CPUs; wrk on loopback, {args.duration} s per cell; "

@@ -273,7 +273,7 @@ class Stack:
 
     def stop_mlflow(self) -> None:
         """Stop only the MLflow server (fault injection: the registry goes away)."""
-        _terminate(self.mlflow_process)
+        terminate(self.mlflow_process)
         self.processes.remove(self.mlflow_process)
 
     def start_mlflow(self) -> None:
@@ -283,12 +283,12 @@ class Stack:
     def stop(self) -> None:
         """Stop what this stack started, newest first, and remove the database folder."""
         for process in reversed(self.processes):
-            _terminate(process)
+            terminate(process)
         if self.pg_dir is not None:
             shutil.rmtree(self.pg_dir, ignore_errors=True)
 
 
-def _terminate(process: subprocess.Popen) -> None:
+def terminate(process: subprocess.Popen) -> None:
     """SIGTERM its process group, SIGKILL after 20 s."""
     if process.poll() is not None:
         return

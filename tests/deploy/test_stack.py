@@ -1,53 +1,19 @@
 """End to end on the team topology without Docker: PostgreSQL + mlflow server + the API."""
 
-import json
 import os
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from forecast.data import load_prices
 from pipelines.stack import Stack, postgres_bin
+from tests.helpers import TINY_PIPELINE, call, wait_for
 
 pytestmark = pytest.mark.slow
 
-TRAIN = [
-    "--source",
-    "sample",
-    "--start",
-    "2011-01-01",
-    "--folds",
-    "1",
-    "--test-size",
-    "30",
-    "--repeats",
-    "1",
-    "--epochs",
-    "2",
-    "--hidden-sizes",
-    "8",
-    "--lookback",
-    "10",
-    "--threads",
-    "1",
-]
-
-
-def call(method, url, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
+TRAIN = TINY_PIPELINE
 
 
 def train(stack, tmp_path, *extra):
@@ -70,16 +36,6 @@ def train(stack, tmp_path, *extra):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
-
-
-def wait_for(predicate, timeout=60):
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture(scope="module")

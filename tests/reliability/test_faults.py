@@ -1,15 +1,12 @@
 """Injected faults: killed pipelines, a killed cache writer, the registry going away, two
 pipelines racing for the same ticker. What was saved survives; what was half-done is marked."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from forecast.data import PriceCache, load_prices
 from pipelines.stack import Stack, postgres_bin
+from tests.helpers import call
 
 pytestmark = pytest.mark.slow
 
@@ -218,18 +216,6 @@ def test_two_pipelines_for_one_ticker_end_with_one_consistent_champion(tmp_path)
     best = max(versions, key=lambda v: float(v.tags["cv.skill_mean"]))
     champion = client.get_model_version_by_alias("stockcast-AAPL", "champion")
     assert str(champion.version) == str(best.version)
-
-
-def call(method, url, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 def test_registry_down_while_serving(tmp_path):

@@ -6,29 +6,9 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import Settings
+from tests.helpers import TINY_PIPELINE
 
-TRAIN = [
-    "--source",
-    "sample",
-    "--start",
-    "2011-01-01",
-    "--folds",
-    "1",
-    "--test-size",
-    "30",
-    "--repeats",
-    "1",
-    "--epochs",
-    "2",
-    "--hidden-sizes",
-    "8",
-    "--lookback",
-    "10",
-    "--horizon",
-    "2",
-    "--threads",
-    "1",
-]
+TRAIN = [*TINY_PIPELINE, "--horizon", "2"]
 
 
 def train(store, *extra):

@@ -1,0 +1,52 @@
+"""Helpers shared by the end-to-end style tests."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+# a pipeline run that takes seconds: AAPL sample data from 2011, one or two tiny folds
+TINY_PIPELINE = [
+    "--source",
+    "sample",
+    "--start",
+    "2011-01-01",
+    "--folds",
+    "1",
+    "--test-size",
+    "30",
+    "--repeats",
+    "1",
+    "--epochs",
+    "2",
+    "--hidden-sizes",
+    "8",
+    "--lookback",
+    "10",
+    "--threads",
+    "1",
+]
+
+
+def call(method: str, url: str, body: object = None) -> tuple[int, object]:
+    """(status, JSON body) of an HTTP call; HTTP errors are answers, not exceptions."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def wait_for(predicate, timeout: float = 60, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; AssertionError after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
