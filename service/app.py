@@ -19,7 +19,7 @@ from forecast.data import DataUnavailableError
 from forecast.tracking import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings, get_settings
 from service.forecasting import RequestProblem
-from service.models import ModelStore, model_name
+from service.models import ModelStore
 from service.observability import Metrics, RequestContext
 from service.routes import admin, forecast, health
 
@@ -134,7 +134,5 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.exception("request %s failed", request_id)
         return _problem(request, 500, f"internal error; quote request id {request_id}")
 
-
-__all__ = ["create_app", "model_name"]
 
 app = create_app()
