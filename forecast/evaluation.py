@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.baselines import BASELINES
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
+from forecast.encoding import WindowEncoder
 from forecast.features import build_features
 from forecast.forecaster import Forecaster
 from forecast.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
@@ -75,7 +76,7 @@ def cross_validate(
     gap = horizon - 1 if cv.gap is None else cv.gap
     if gap < horizon - 1:
         raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
-    history_rows = window.lookback + (1 if window.scaler == "log_return" else 0)
+    history_rows = WindowEncoder(window.scaler, window.lookback, horizon).history_rows
     folds = walk_forward_splits(
         len(target),
         cv.n_folds,
@@ -113,7 +114,7 @@ def _run_fold(
     last_observed = seen_target[origins - 1]
     scale = in_sample_naive_mae(target[train_rows])
 
-    forecasts, histories, best_epochs, repeat_metrics, diagnoses = [], [], [], [], []
+    forecasts, histories, best_epochs, model_steps, diagnoses = [], [], [], [], []
     for repeat in range(cv.repeats):
         forecaster = Forecaster(window, lstm, replace(train, seed=train.seed + repeat))
         callbacks = callbacks_for(fold.index, repeat) if callbacks_for else ()
@@ -123,9 +124,11 @@ def _run_fold(
         histories.append(result.history)
         best_epochs.append(result.best_epoch)
         diagnoses.append(diagnose(result.history, result.target_variance))
-        repeat_metrics.append(
-            overall(forecast_metrics(actual, forecast, last_observed, scale), actual, forecast)
-        )
+        model_steps.append(forecast_metrics(actual, forecast, last_observed, scale))
+    repeat_metrics = [
+        overall(steps, actual, forecast)
+        for steps, forecast in zip(model_steps, forecasts, strict=True)
+    ]
 
     baselines = {name: fn(history, horizon) for name, fn in BASELINES.items()}
     per_step: dict[str, dict[str, list[float]]] = {}
@@ -134,7 +137,6 @@ def _run_fold(
         steps = forecast_metrics(actual, forecast, last_observed, scale)
         per_step[name] = {k: v.tolist() for k, v in steps.items()}
         metrics[name] = overall(steps, actual, forecast)
-    model_steps = [forecast_metrics(actual, f, last_observed, scale) for f in forecasts]
     per_step["model"] = {
         k: np.mean([s[k] for s in model_steps], axis=0).tolist() for k in model_steps[0]
     }

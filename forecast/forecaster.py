@@ -142,8 +142,9 @@ class Forecaster:
     @property
     def min_history(self) -> int:
         """Price rows one forecast needs (the lookback, plus one for return-based features)."""
-        extra = 1 if self.window.features == "returns" else 0
-        return self.window.lookback + extra + (1 if self.window.scaler == "log_return" else 0)
+        window = self.window
+        extra = 1 if window.features == "returns" else 0  # the first day has no return
+        return WindowEncoder(window.scaler, window.lookback, window.horizon).history_rows + extra
 
     def save(self, directory: str | Path) -> Path:
         """JSON config + safetensors weights (no pickle). Returns the directory."""
