@@ -1,9 +1,13 @@
 """Helpers shared by the end-to-end style tests."""
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 # a pipeline run that takes seconds: AAPL sample data from 2011, one or two tiny folds
 TINY_PIPELINE = [
@@ -26,6 +30,20 @@ TINY_PIPELINE = [
     "--threads",
     "1",
 ]
+
+
+def run_pipeline(tracking_uri: str, cwd: Path, *args: str) -> str:
+    """`python -m pipelines.train AAPL *args` against `tracking_uri`; asserts success, returns stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.train", "AAPL", *args, "--tracking-uri", tracking_uri],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "STOCKCAST_DATA_DIR": str(cwd / "cache")},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 def call(method: str, url: str, body: object = None) -> tuple[int, object]:

@@ -1,15 +1,13 @@
 """End to end on the team topology without Docker: PostgreSQL + mlflow server + the API."""
 
 import os
-import subprocess
-import sys
 import threading
 
 import pytest
 
 from forecast.data import load_prices
 from pipelines.stack import Stack, postgres_bin
-from tests.helpers import TINY_PIPELINE, call, wait_for
+from tests.helpers import TINY_PIPELINE, call, run_pipeline, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -17,25 +15,7 @@ TRAIN = TINY_PIPELINE
 
 
 def train(stack, tmp_path, *extra):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.train",
-            "AAPL",
-            *TRAIN,
-            "--tracking-uri",
-            stack.mlflow_uri,
-            *extra,
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "STOCKCAST_DATA_DIR": str(tmp_path / "cache")},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    return run_pipeline(stack.mlflow_uri, tmp_path, *TRAIN, *extra)
 
 
 @pytest.fixture(scope="module")

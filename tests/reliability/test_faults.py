@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from forecast.data import PriceCache, load_prices
 from pipelines.stack import Stack, postgres_bin
-from tests.helpers import call
+from tests.helpers import call, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -227,26 +227,7 @@ def test_registry_down_while_serving(tmp_path):
     ]
     api_env = {"STOCKCAST_RELOAD_INTERVAL_S": "0.5", "STOCKCAST_REGISTRY_RETRY_S": "0.5"}
     with Stack(tmp_path / "stack", ("AAPL",), api_env) as stack:
-        trained = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pipelines.train",
-                "AAPL",
-                *PIPELINE,
-                "--epochs",
-                "1",
-                "--folds",
-                "1",
-                "--tracking-uri",
-                stack.mlflow_uri,
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert trained.returncode == 0, trained.stderr[-2000:]
+        run_pipeline(stack.mlflow_uri, tmp_path, *PIPELINE, "--epochs", "1", "--folds", "1")
         deadline = time.monotonic() + 60
         while call("GET", f"{stack.api_url}/ready")[0] != 200:
             assert time.monotonic() < deadline
