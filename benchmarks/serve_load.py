@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from pipelines.stack import free_port, terminate
+from service.team_stack import free_port, terminate
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 TRAIN = [

@@ -5,7 +5,7 @@
 Workload: 2,500 daily prices of a seeded geometric Brownian motion, min-max scaled, lookback
 60, 1 feature, horizon 1 (2,440 windows); LSTM 64-32-16 + Dense(1), Adam lr 1e-3, MSE, 10 epochs,
 batch 32 and 256. Contenders, interleaved and repeated, median reported:
-- Stockcast's `forecast.training.train` (val_fraction=0 so it does the same work as the others),
+- Stockcast's `forecast.models.training.train` (val_fraction=0: the same work as the others),
   also with recurrent_dropout=0.2 to show what the DropConnect costs;
 - a bare PyTorch loop: nn.LSTM stack + Linear, DataLoader(shuffle=True), Adam;
 - Keras 3 on TensorFlow, the same model, when `keras` and `tensorflow-cpu` are installed
@@ -31,9 +31,15 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from forecast.config import LSTMConfig, TrainConfig
 from forecast.models import StackedLSTM
-from forecast.scaling import MinMaxScaler
-from forecast.training import WindowedData, physical_cores, resolve_device, seed_everything, train
-from forecast.windowing import make_windows
+from forecast.models.training import (
+    WindowedData,
+    physical_cores,
+    resolve_device,
+    seed_everything,
+    train,
+)
+from forecast.prep.scaling import MinMaxScaler
+from forecast.prep.windowing import make_windows
 
 LOOKBACK, HORIZON, HIDDEN = 60, 1, (64, 32, 16)
 FLOP_PER_WINDOW_STEP = 11.8e6  # forward + backward of the 64-32-16 model on one 60-step window

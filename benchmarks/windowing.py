@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from forecast.windowing import make_windows
+from forecast.prep.windowing import make_windows
 
 
 def loop_windows(features: np.ndarray, target: np.ndarray, lookback: int, horizon: int):

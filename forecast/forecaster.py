@@ -14,10 +14,10 @@ import torch
 
 from forecast.calendar import next_trading_days
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig
-from forecast.encoding import WindowEncoder
-from forecast.features import build_features
 from forecast.models import StackedLSTM
-from forecast.training import Callback, TrainResult, WindowedData, seed_everything, train
+from forecast.models.training import Callback, TrainResult, WindowedData, seed_everything, train
+from forecast.prep.encoding import WindowEncoder
+from forecast.prep.features import build_features
 
 CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
 FORMAT_VERSION = 1

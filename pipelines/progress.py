@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from forecast.progress import ProgressBar
+from forecast.models.progress import ProgressBar
 
 log = logging.getLogger("pipelines.train")
 

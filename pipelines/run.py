@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from forecast import tracking
-from forecast.evaluation import FoldResult, cross_validate
+from forecast.evaluation.cv import FoldResult, cross_validate
+from forecast.evaluation.metrics import aggregate
+from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
-from forecast.metrics import aggregate
-from forecast.plots import forecast_vs_actual, learning_curves
-from forecast.training import resolve_device
+from forecast.models.training import resolve_device
 from pipelines.options import PipelineOptions
 from pipelines.progress import PipelineProgress
 

@@ -10,9 +10,9 @@ import pandas as pd
 
 from forecast.calendar import next_trading_days
 from forecast.data import load_prices
-from forecast.features import build_features
+from forecast.data.history import prices_from_rows
 from forecast.forecaster import Forecaster
-from forecast.history import prices_from_rows
+from forecast.prep.features import build_features
 from service.config import Settings
 from service.models import LoadedModel
 from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse, ModelRef, PriceRow

@@ -268,7 +268,7 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
 
 
 def _example_prices(example: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:
-    from forecast.history import prices_from_rows
+    from forecast.data.history import prices_from_rows
 
     return prices_from_rows(example, forecaster.window.features)
 

@@ -26,7 +26,7 @@ class StockcastModel(PythonModel):
 
     # no type hints here: MLflow would read them as an input schema; the logged signature is it
     def predict(self, context, model_input, params=None):
-        from forecast.history import prices_from_rows
+        from forecast.data.history import prices_from_rows
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         prices = prices_from_rows(frame, self.forecaster.window.features)

@@ -8,10 +8,10 @@ import torch
 from forecast.calendar import next_trading_days
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import PriceDataError, load_prices
-from forecast.encoding import WindowEncoder
-from forecast.evaluation import cross_validate, diagnose
+from forecast.data.history import prices_from_rows
+from forecast.evaluation.cv import cross_validate, diagnose
 from forecast.forecaster import Forecaster
-from forecast.history import prices_from_rows
+from forecast.prep.encoding import WindowEncoder
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
 TINY_TRAIN = TrainConfig(epochs=2, batch_size=64, device="cpu", threads=1, progress=False)

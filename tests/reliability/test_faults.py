@@ -13,7 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from forecast.data import PriceCache, load_prices
-from pipelines.stack import Stack, postgres_bin
+from service.team_stack import Stack, postgres_bin
 from tests.helpers import call, run_pipeline
 
 pytestmark = pytest.mark.slow

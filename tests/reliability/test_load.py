@@ -19,7 +19,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from forecast.data import load_prices
-from pipelines.stack import free_port
+from service.team_stack import free_port
 
 pytestmark = pytest.mark.slow
 DURATION_S = float(os.environ.get("STOCKCAST_LOAD_SECONDS", "60"))

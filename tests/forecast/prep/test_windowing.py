@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forecast.windowing import last_window, make_windows, n_windows, next_step_targets
+from forecast.prep.windowing import last_window, make_windows, n_windows, next_step_targets
 
 
 def loop_windows(features, target, lookback, horizon, stride):

@@ -7,7 +7,7 @@ import pandas as pd
 
 from forecast.data.errors import PriceDataError
 from forecast.data.frame import validate_prices
-from forecast.features import REQUIRED_COLUMNS
+from forecast.prep.features import REQUIRED_COLUMNS
 
 
 def prices_from_rows(rows: pd.DataFrame, feature_set: str, ticker: str = "HISTORY") -> pd.DataFrame:

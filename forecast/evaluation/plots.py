@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from forecast.evaluation import FoldResult
+    from forecast.evaluation.cv import FoldResult
 
 
 def learning_curves(histories: list[dict[str, list[float]]], title: str) -> Figure:

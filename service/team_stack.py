@@ -1,4 +1,4 @@
-"""python -m pipelines.stack up: docker-compose.yml's topology as local processes, no Docker.
+"""python -m service.team_stack up: docker-compose.yml's topology as local processes, no Docker.
 
 PostgreSQL (a throwaway cluster in a temp folder, on a free loopback port), `mlflow server` on it
 with served artifacts, and the Stockcast API pointed at that server. It waits for each to be
@@ -304,7 +304,7 @@ def terminate(process: subprocess.Popen) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.stack", description=__doc__.splitlines()[0]
+        prog="python -m service.team_stack", description=__doc__.splitlines()[0]
     )
     parser.add_argument("command", choices=["up"])
     parser.add_argument("--dir", help="folder for logs and artifacts (default: a new temp folder)")

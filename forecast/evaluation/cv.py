@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from forecast.baselines import BASELINES
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
-from forecast.encoding import WindowEncoder
-from forecast.features import build_features
+from forecast.evaluation.baselines import BASELINES
+from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
+from forecast.evaluation.splits import Fold, walk_forward_splits
 from forecast.forecaster import Forecaster
-from forecast.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
-from forecast.splits import Fold, walk_forward_splits
-from forecast.training import Callback
+from forecast.models.training import Callback
+from forecast.prep.encoding import WindowEncoder
+from forecast.prep.features import build_features
 
 CallbackFactory = Callable[[int, int], Sequence[Callback]]  # (fold, repeat) -> callbacks
 

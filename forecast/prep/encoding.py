@@ -13,7 +13,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from forecast.scaling import Scaler, WindowScaler, make_scaler, scaler_from_dict
+from forecast.prep.scaling import Scaler, WindowScaler, make_scaler, scaler_from_dict
 
 
 @dataclass(frozen=True)

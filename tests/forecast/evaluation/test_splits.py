@@ -1,6 +1,6 @@
 import pytest
 
-from forecast.splits import walk_forward_splits
+from forecast.evaluation.splits import walk_forward_splits
 
 
 def test_expanding_folds_follow_their_training_rows():

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from forecast.baselines import drift, naive, seasonal_naive, window_mean
-from forecast.metrics import aggregate, forecast_metrics, in_sample_naive_mae, overall, skill
+from forecast.evaluation.baselines import drift, naive, seasonal_naive, window_mean
+from forecast.evaluation.metrics import (
+    aggregate,
+    forecast_metrics,
+    in_sample_naive_mae,
+    overall,
+    skill,
+)
 
 HISTORY = np.array([[1.0, 2, 3, 4, 5, 6, 7], [10, 10, 10, 10, 10, 10, 12]])
 

@@ -7,7 +7,7 @@ import torch
 
 from forecast.config import LSTMConfig, TrainConfig
 from forecast.models import StackedLSTM
-from forecast.training import (
+from forecast.models.training import (
     WindowedData,
     cpu_threads,
     physical_cores,
@@ -16,7 +16,7 @@ from forecast.training import (
     split_train_val,
     train,
 )
-from forecast.windowing import make_windows, next_step_targets
+from forecast.prep.windowing import make_windows, next_step_targets
 
 
 def sine_windows(rows=1200, lookback=30, horizon=1, period=50):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from forecast.data import load_prices
-from forecast.features import build_features
+from forecast.prep.features import build_features
 
 
 @pytest.fixture(scope="module")

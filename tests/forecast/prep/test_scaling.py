@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from forecast.scaling import (
+from forecast.prep.scaling import (
     SCALERS,
     LogReturnScaler,
     MinMaxScaler,
@@ -15,7 +15,7 @@ from forecast.scaling import (
     make_scaler,
     scaler_from_dict,
 )
-from forecast.windowing import make_windows
+from forecast.prep.windowing import make_windows
 
 prices = arrays(
     np.float64,

@@ -23,7 +23,7 @@ from torch import nn
 
 from forecast.config import TrainConfig
 from forecast.models.lstm import StackedLSTM
-from forecast.progress import ProgressBar
+from forecast.models.progress import ProgressBar
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Honest evaluation: walk-forward splits, naive baselines, metrics, cross-validation, plots."""
