@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from forecast.tracking.names import CHAMPION, model_name
 from service.team_stack import free_port, terminate
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
@@ -66,7 +67,7 @@ def ensure_models(store: Path, env: dict[str, str]) -> None:
     client = mlflow.MlflowClient()
     for ticker in TICKERS:
         try:
-            client.get_model_version_by_alias(f"stockcast-{ticker}", "champion")
+            client.get_model_version_by_alias(model_name(ticker), CHAMPION)
             continue
         except mlflow.exceptions.MlflowException:
             pass
@@ -210,7 +211,7 @@ def main() -> None:
                 "models",
                 "serve",
                 "-m",
-                "models:/stockcast-AAPL@champion",
+                f"models:/{model_name('AAPL')}@{CHAMPION}",
                 "--env-manager",
                 "local",
                 "-p",

@@ -22,6 +22,7 @@ from forecast.config import (
     TrainConfig,
     WindowConfig,
 )
+from forecast.tracking.names import EXPERIMENT
 
 # option dest -> (config section, field)
 _FIELDS = {
@@ -72,7 +73,7 @@ class PipelineOptions:
     end: str | None = None
     data_dir: str | None = None
     tracking_uri: str | None = None
-    experiment: str = "stockcast"
+    experiment: str = EXPERIMENT
     register: bool = True
     promote: bool = False
 
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m pipelines.train",
         description="Walk-forward cross-validate stacked LSTMs against naive baselines, fit a "
-        "final model on all data, track it all in MLflow and register stockcast-<TICKER>.",
+        "final model on all data, track it all in MLflow and register it in the model registry.",
     )
     p.add_argument("tickers", nargs="+", metavar="TICKER", help="e.g. AAPL MSFT")
     p.add_argument(
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument(
         "--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db)"
     )
-    track.add_argument("--experiment", help="MLflow experiment (default stockcast)")
+    track.add_argument("--experiment", help=f"MLflow experiment (default {EXPERIMENT})")
     reg = track.add_mutually_exclusive_group()
     reg.add_argument(
         "--promote",
@@ -206,7 +207,10 @@ def read_config_file(path: str) -> dict[str, Any]:
 
 
 def options_from_args(args: argparse.Namespace) -> PipelineOptions:
-    """Merge the config file (if any) with explicit options; raises ValueError naming bad values."""
+    """Merge the config file (if any) with explicit options; raises ValueError naming bad values.
+    Tickers are normalized here, where they enter: `aapl` trains and registers AAPL."""
+    from forecast.data.tickers import normalize_ticker  # pandas: not for --help
+
     file = read_config_file(args.config) if args.config else {}
     sections: dict[str, dict[str, Any]] = {name: dict(file.get(name) or {}) for name in _SECTIONS}
     unknown = sorted(set(file) - set(_SECTIONS) - set(_RUN_KEYS) - {"promote", "register"})
@@ -234,7 +238,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         for key in _RUN_KEYS
     }
     return PipelineOptions(
-        tickers=tuple(args.tickers),
+        tickers=tuple(normalize_ticker(t) for t in args.tickers),
         window=configs["window"],
         lstm=configs["lstm"],
         train=configs["train"],
@@ -245,7 +249,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         end=None if run["end"] is None else str(run["end"]),
         data_dir=run["data_dir"],
         tracking_uri=run["tracking_uri"],
-        experiment=run["experiment"] or "stockcast",
+        experiment=run["experiment"] or EXPERIMENT,
         register=not args.no_register and file.get("register", True),
         promote=bool(args.promote or file.get("promote", False)),
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "skill")
+from forecast.evaluation.metrics import METRICS
+from forecast.tracking.names import model_name
 
 
 def render(summaries: list[Any], ui_hint: str) -> str:
@@ -19,7 +20,7 @@ def render(summaries: list[Any], ui_hint: str) -> str:
         )
         header = f"{'metric':<22}" + "".join(f"{'LSTM' if n == 'model' else n:>20}" for n in names)
         lines += [header, "-" * len(header)]
-        for metric in METRIC_NAMES:
+        for metric in (*METRICS, "skill"):
             cells = []
             for name in names:
                 stats = s.aggregates[name][metric]
@@ -27,7 +28,7 @@ def render(summaries: list[Any], ui_hint: str) -> str:
             lines.append(f"{metric:<22}" + "".join(cells))
         lines.append(f"fit diagnosis per fold: {', '.join(s.diagnoses)}")
         if s.version is not None:
-            lines.append(f"registered stockcast-{s.ticker} version {s.version}: {s.decision}")
+            lines.append(f"registered {model_name(s.ticker)} version {s.version}: {s.decision}")
         else:
             lines.append(s.decision)
         lines.append(f"MLflow run {s.run_id}")

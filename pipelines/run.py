@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from forecast import tracking
+from forecast.data.tickers import normalize_ticker
 from forecast.evaluation.cv import FoldResult, cross_validate
 from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
@@ -102,6 +103,8 @@ def folds_signature(prices: pd.DataFrame, options: PipelineOptions) -> str:
 
 
 def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) -> TickerSummary:
+    """Cross-validate, fit and register one ticker's model; the ticker in any case (aapl: AAPL)."""
+    ticker = normalize_ticker(ticker)
     started = time.perf_counter()
     clock = Stopwatch()
     train_config = replace(options.train, progress=False)
@@ -116,7 +119,7 @@ def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) ->
         "data_hash": data_hash(prices),
         "git_commit": git_commit(),
         "device": device,
-        "cv.folds_signature": signature,
+        tracking.FOLDS_TAG: signature,
     }
     progress = PipelineProgress(ticker, options.cv.n_folds, options.cv.repeats, train_config.epochs)
     with tracking.run(f"{ticker} {pd.Timestamp.now():%Y-%m-%d %H:%M}", tags=tags) as parent_id:
@@ -294,57 +297,35 @@ def _register(
     options: PipelineOptions,
     clock: Stopwatch,
 ) -> None:
-    name = f"stockcast-{ticker}"
-    skill = summary.aggregates["model"]["skill"]["mean"]
-    version_tags = {
-        **{
-            k: tags[k]
-            for k in ("data_start", "data_end", "data_hash", "source", "cv.folds_signature")
-        },
-        "run_id": summary.run_id,
+    name = tracking.model_name(ticker)
+    model = summary.aggregates["model"]
+    version = clock(tracking.register, model_uri, name, _version_tags(summary, tags))
+    decision = clock(
+        tracking.promote_or_keep,
+        name,
+        str(version.version),
+        model["skill"]["mean"],
+        tags[tracking.FOLDS_TAG],
+        force=options.promote,
+    )
+    summary.version, summary.promoted, summary.decision = (
+        decision.version,
+        decision.promoted,
+        decision.message,
+    )
+
+
+def _version_tags(summary: TickerSummary, tags: dict[str, str]) -> dict[str, str]:
+    """What a registered version carries: its data, its run and its CV figures, the skill at full
+    precision (the champion rule compares it)."""
+    model, naive = summary.aggregates["model"], summary.aggregates["naive"]
+    return {
+        **{k: tags[k] for k in ("data_start", "data_end", "data_hash", "source")},
+        tracking.FOLDS_TAG: tags[tracking.FOLDS_TAG],
+        tracking.RUN_ID_TAG: summary.run_id,
         "trained_until": tags["data_end"],
-        "cv.skill_mean": f"{skill:.6f}",
-        **{
-            f"cv.{key}_mean": f"{stats['mean']:.6f}"
-            for key, stats in summary.aggregates["model"].items()
-        },
-        **{
-            f"cv.naive.{key}_mean": f"{stats['mean']:.6f}"
-            for key, stats in summary.aggregates["naive"].items()
-        },
+        **{f"cv.{k}_mean": f"{stats['mean']:.6f}" for k, stats in model.items() if k != "skill"},
+        **{f"cv.naive.{key}_mean": f"{stats['mean']:.6f}" for key, stats in naive.items()},
+        tracking.SKILL_TAG: repr(float(model["skill"]["mean"])),
+        tracking.SKILL_STDERR_TAG: repr(float(model["skill"]["stderr"])),
     }
-    version = clock(tracking.register, model_uri, name, version_tags)
-    summary.version = str(version.version)
-    champion = clock(tracking.champion, name)
-    if options.promote:
-        summary.promoted, summary.decision = True, "promoted (--promote)"
-    elif champion is None:
-        summary.promoted, summary.decision = True, "promoted (first champion)"
-    elif champion.tags.get("cv.folds_signature") != tags["cv.folds_signature"]:
-        summary.decision = (
-            f"kept champion v{champion.version}: it was cross-validated on other data or "
-            "folds, so the skills do not compare; use --promote to replace it"
-        )
-    else:
-        best = float(champion.tags.get("cv.skill_mean", "-inf"))
-        if skill > best:
-            summary.promoted = True
-            summary.decision = (
-                f"promoted: CV skill {skill:+.4f} beats champion v{champion.version}'s {best:+.4f}"
-            )
-        else:
-            summary.decision = (
-                f"kept champion v{champion.version}: CV skill {skill:+.4f} does not beat "
-                f"its {best:+.4f}"
-            )
-    if summary.promoted:
-        clock(tracking.promote, name, summary.version)
-    if not options.promote:
-        # another pipeline for this ticker may have decided at the same moment: whatever the
-        # order, both end on the best version of these folds
-        settled = clock(tracking.settle_champion, name, tags["cv.folds_signature"])
-        if settled is not None and settled != summary.version and summary.promoted:
-            summary.promoted = False
-            summary.decision = (
-                f"kept champion v{settled}: a concurrent run registered a better version"
-            )

@@ -69,10 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_tickers_and_dates(options: PipelineOptions) -> None:
-    from forecast.data.frame import normalize_ticker, parse_date
+    from forecast.data.frame import parse_date
 
-    for ticker in options.tickers:
-        normalize_ticker(ticker)
     parse_date(options.start, "--start")
     parse_date(options.end, "--end")
     if options.source == "csv" and not options.csv:

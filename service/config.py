@@ -8,6 +8,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from forecast.data.tickers import normalize_ticker
+from forecast.tracking.names import CHAMPION
+
 
 class Settings(BaseSettings):
     """Every knob of the API; STOCKCAST_<NAME> sets it (lists as comma-separated values)."""
@@ -20,7 +23,7 @@ class Settings(BaseSettings):
     tickers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="models loaded at startup"
     )
-    model_alias: str = Field("champion", description="registry alias served")
+    model_alias: str = Field(CHAMPION, description="registry alias served")
     api_key: SecretStr | None = Field(
         None, description="Bearer key; when set, all but health/ready/metrics/docs need it"
     )
@@ -59,8 +62,8 @@ class Settings(BaseSettings):
 
     @field_validator("tickers")
     @classmethod
-    def _upper(cls, value: list[str]) -> list[str]:
-        return [ticker.upper() for ticker in value]
+    def _normalized(cls, value: list[str]) -> list[str]:
+        return [normalize_ticker(ticker) for ticker in value]
 
 
 @lru_cache

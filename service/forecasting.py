@@ -128,7 +128,7 @@ def forecast_many(
             raise RequestProblem(field, str(err)) from err
     series, lasts, sources = [], [], []
     for request in requests:
-        ticker = request.ticker.upper()
+        ticker = request.ticker
         if request.history is None:
             values, target, last, source = series_from_data_layer(ticker, forecaster, settings)
         else:
@@ -141,6 +141,6 @@ def forecast_many(
         sources.append(source)
     forecasts = forecaster.forecast_latest(series, max(steps))
     return [
-        respond(request.ticker.upper(), model, forecasts[i, : steps[i]], lasts[i], sources[i])
+        respond(request.ticker, model, forecasts[i, : steps[i]], lasts[i], sources[i])
         for i, request in enumerate(requests)
     ]

@@ -12,13 +12,14 @@ import threading
 from dataclasses import dataclass
 
 from forecast import tracking
-from forecast.tracking import ModelNotFoundError, RegisteredForecaster, RegistryUnavailableError
+from forecast.tracking import (
+    ModelNotFoundError,
+    RegisteredForecaster,
+    RegistryUnavailableError,
+    model_name,
+)
 
 log = logging.getLogger("service.models")
-
-
-def model_name(ticker: str) -> str:
-    return f"stockcast-{ticker}"
 
 
 @dataclass(frozen=True)

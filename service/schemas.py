@@ -5,17 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from forecast.data.tickers import MAX_TICKER_LENGTH, TICKER_PATTERN, normalize_ticker
+from forecast.tracking.names import CHAMPION, model_name
 
 Ticker = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=15,
-        pattern=r"^\^?[A-Za-z0-9][A-Za-z0-9.\-=]{0,14}$",
-        description="Yahoo-style symbol",
+        max_length=MAX_TICKER_LENGTH,
+        pattern=TICKER_PATTERN,
+        description="Yahoo-style symbol, any case (aapl is AAPL)",
         examples=["AAPL"],
     ),
+    AfterValidator(normalize_ticker),  # where the ticker enters over HTTP: AAPL from here on
 ]
 
 
@@ -72,9 +76,9 @@ class ForecastPoint(BaseModel):
 
 
 class ModelRef(BaseModel):
-    name: str = Field(examples=["stockcast-AAPL"])
+    name: str = Field(examples=[model_name("AAPL")])
     version: str = Field(examples=["3"])
-    alias: str = Field(examples=["champion"])
+    alias: str = Field(examples=[CHAMPION])
     run_id: str
 
 
@@ -90,9 +94,9 @@ class ForecastResponse(BaseModel):
                         {"date": "2013-03-04", "value": 56.21, "lower": None, "upper": None}
                     ],
                     "model": {
-                        "name": "stockcast-AAPL",
+                        "name": model_name("AAPL"),
                         "version": "3",
-                        "alias": "champion",
+                        "alias": CHAMPION,
                         "run_id": "2c53...",
                     },
                 }

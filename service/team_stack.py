@@ -25,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from forecast.data.tickers import normalize_ticker
+
 DB_USER, DB_NAME = "stockcast", "mlflow"
 
 
@@ -312,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tickers", default="", help="models the API loads at startup, e.g. AAPL,MSFT"
     )
     args = parser.parse_args(argv)
-    tickers = tuple(t.strip().upper() for t in args.tickers.split(",") if t.strip())
+    tickers = tuple(normalize_ticker(t) for t in args.tickers.split(",") if t.strip())
     with Stack(args.dir, tickers) as stack:
         print(  # noqa: T201
             f"PostgreSQL  127.0.0.1:{stack.pg_port} (user {DB_USER}, database {DB_NAME})\n"

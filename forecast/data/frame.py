@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import numpy as np
 import pandas as pd
@@ -14,22 +13,6 @@ log = logging.getLogger(__name__)
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close")
 COLUMNS = (*PRICE_COLUMNS, "volume")
-
-# Yahoo symbols: letters, digits and . - ^ = (BRK-B, ^GSPC, EURUSD=X, 7203.T)
-_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]{0,14}$|^\^[A-Z0-9.\-=]{1,14}$")
-
-
-def normalize_ticker(ticker: str) -> str:
-    """Upper-case and check a ticker; it also names cache files, so nothing path-like passes."""
-    if not isinstance(ticker, str):
-        raise PriceDataError(f"ticker must be a string; got {ticker!r}")
-    symbol = ticker.strip().upper()
-    if not _TICKER.match(symbol) or ".." in symbol:
-        raise PriceDataError(
-            f"ticker {ticker!r} is not a valid symbol: use 1-15 characters from A-Z, 0-9 and "
-            "'.', '-', '^', '=' (for example AAPL, BRK-B, ^GSPC)"
-        )
-    return symbol
 
 
 def _dates(index: pd.Index, limit: int = 5) -> str:

@@ -11,8 +11,9 @@ from forecast.config import SOURCES
 from forecast.data.cache import CachedPrices, PriceCache
 from forecast.data.csvfile import read_price_csv
 from forecast.data.errors import DataUnavailableError, PriceDataError, UnknownTickerError
-from forecast.data.frame import clip_dates, normalize_ticker, parse_date, validate_prices
+from forecast.data.frame import clip_dates, parse_date, validate_prices
 from forecast.data.sample import SAMPLE_TICKERS, read_sample
+from forecast.data.tickers import normalize_ticker
 from forecast.data.yahoo import download_yahoo
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-METRICS = ("mae", "rmse", "mape", "smape", "mase", "directional_accuracy")
+METRICS = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy")
 
 
 def in_sample_naive_mae(train_target: np.ndarray) -> float:

@@ -36,7 +36,7 @@ async def forecast(
     With `history`, forecasts from those prices; without, from the latest prices Stockcast has
     (cache, Yahoo when reachable, or the bundled sample) and `as_of` says which day that was.
     """
-    model = store.models.get(request.ticker.upper())
+    model = store.models.get(request.ticker)
     if model is None or request.history is None:  # may wait on the registry or the network
         return await run_in_threadpool(_forecast_blocking, request, store, settings)
     # a warm model and a given history: about a millisecond of CPU, cheaper inline than a thread hop
@@ -46,7 +46,7 @@ async def forecast(
 def _forecast_blocking(
     request: ForecastRequest, store: ModelStore, settings: Settings
 ) -> ForecastResponse:
-    return forecast_many([request], store.get(request.ticker.upper()), settings)[0]
+    return forecast_many([request], store.get(request.ticker), settings)[0]
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS)  # type: ignore[arg-type]
@@ -59,7 +59,7 @@ def forecast_batch(batch: BatchRequest, store: StoreDep, settings: SettingsDep) 
         )
     by_ticker: dict[str, list[int]] = defaultdict(list)
     for i, request in enumerate(batch.requests):
-        by_ticker[request.ticker.upper()].append(i)
+        by_ticker[request.ticker].append(i)
     results: list[ForecastResponse | None] = [None] * len(batch.requests)
     for ticker, indices in by_ticker.items():
         model = store.get(ticker)

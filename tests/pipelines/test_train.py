@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from forecast.data import load_prices
 from forecast.forecaster import Forecaster
 from pipelines.train import main
+from tests.helpers import wait_for
 
 TINY = [
     "--source",
@@ -116,7 +118,6 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model("models:/stockcast-AAPL@champion")
     recent = pd.read_csv(csv).head(0)  # noqa: F841 - the table is checked above
-    from forecast.data import load_prices
 
     prices = load_prices("AAPL", source="sample").iloc[-40:]
     out = model.predict(
@@ -300,3 +301,47 @@ def test_help_imports_no_heavy_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert "--hidden-sizes" in out.stdout and "--no-register" in out.stdout
+
+
+def test_a_lower_case_ticker_registers_the_model_the_service_serves(store, capsys):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.config import Settings
+
+    assert main(["aapl", *TINY, "--folds", "1", "--repeats", "1"]) == 0
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    assert [m.name for m in client.search_registered_models()] == ["stockcast-AAPL"]
+    assert "registered stockcast-AAPL version 1" in capsys.readouterr().out
+    parent = next(r for r in runs(client) if r.info.run_name.startswith("AAPL"))
+    assert parent.data.tags["ticker"] == "AAPL"
+
+    settings = Settings(
+        tracking_uri=f"sqlite:///{store / 'mlflow.db'}", tickers=["aapl"], reload_interval_s=0
+    )
+    with TestClient(create_app(settings)) as api:
+        wait_for(lambda: api.get("/ready").status_code == 200, 60, "the API to load AAPL")
+        prices = load_prices("AAPL", source="sample").iloc[-30:]
+        history = [
+            {"date": f"{d:%Y-%m-%d}", "close": float(c)}
+            for d, c in zip(prices.index, prices["adj_close"], strict=True)
+        ]
+        response = api.post("/forecast", json={"ticker": "aapl", "history": history})
+    assert response.status_code == 200, response.text
+    assert response.json()["ticker"] == "AAPL"
+    assert response.json()["model"]["name"] == "stockcast-AAPL"
+
+
+def test_an_identical_rerun_keeps_the_champion(store, capsys):
+    fast = ["AAPL", *TINY, "--folds", "1", "--repeats", "1"]
+    assert main(fast) == 0
+    assert main(fast) == 0  # same data, folds and seeds: the same skill, to the last bit
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    first, second = (
+        client.get_model_version("stockcast-AAPL", v).tags["cv.skill_mean"] for v in ("1", "2")
+    )
+    parent = next(r for r in runs(client) if r.info.run_name.startswith("AAPL"))
+    # the tag holds the very skill the run logged, not a rounding of it
+    assert first == second and float(first) == parent.data.metrics["cv/model/skill_mean"]
+    assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
+    assert "kept champion v1: CV skill" in capsys.readouterr().out.split("version 2:")[1]

@@ -1,0 +1,21 @@
+"""Names shared by the pipeline, the service and the registry: no mlflow import, so a CLI's
+--help and the service's settings can read them for free."""
+
+from __future__ import annotations
+
+EXPERIMENT = "stockcast"  # the MLflow experiment pipelines log to by default
+CHAMPION = "champion"  # the registry alias the service serves
+
+# registered model version tags
+FOLDS_TAG = "cv.folds_signature"  # equal exactly when two versions were cross-validated alike
+SKILL_TAG = "cv.skill_mean"  # mean CV skill vs naive, full precision (repr of the float)
+SKILL_STDERR_TAG = "cv.skill_stderr"  # its standard error over folds
+RUN_ID_TAG = "run_id"  # the pipeline's parent run
+
+
+def model_name(ticker: str) -> str:
+    """The registered model of a ticker: stockcast-<TICKER>, the ticker normalized (AAPL, not
+    aapl), so a pipeline and the service always agree on it."""
+    from forecast.data.tickers import normalize_ticker  # pandas: only when a name is built
+
+    return f"stockcast-{normalize_ticker(ticker)}"

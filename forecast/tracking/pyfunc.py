@@ -1,0 +1,58 @@
+"""The logged model: a fitted Forecaster as an MLflow pyfunc "model from code" (no cloudpickle)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+
+import forecast
+from forecast.forecaster import Forecaster
+
+
+def pip_requirements() -> list[str]:
+    """Exact versions of what the pyfunc imports, so the model runs where it was trained."""
+    from importlib.metadata import version
+
+    return [
+        f"{name}=={version(name).split('+')[0]}"
+        for name in ("mlflow", "torch", "numpy", "pandas", "safetensors")
+    ]
+
+
+def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> str:
+    """Log the fitted Forecaster as a pyfunc model from code; returns its model URI."""
+    model_code = Path(__file__).with_name("pyfunc_model.py")
+    package = Path(forecast.__file__).parent
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = forecaster.save(Path(tmp) / "forecaster")
+        output = forecaster.predict(_example_prices(example, forecaster))
+        output_frame = pd.DataFrame(
+            {
+                "date": pd.DatetimeIndex(output.index).strftime("%Y-%m-%d"),
+                "forecast": output["forecast"],
+            }
+        )
+        signature = infer_signature(
+            example, output_frame, params={"horizon": forecaster.window.horizon}
+        )
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(model_code),
+            artifacts={"forecaster": str(saved)},
+            code_paths=[str(package)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=pip_requirements(),
+            step=step,
+        )
+    return info.model_uri
+
+
+def _example_prices(example: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:
+    from forecast.data.history import prices_from_rows
+
+    return prices_from_rows(example, forecaster.window.features)

@@ -1,0 +1,186 @@
+"""The model registry: register versions with their CV tags, decide and move the champion alias,
+load a version by alias."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from forecast.forecaster import Forecaster
+from forecast.tracking.names import CHAMPION, FOLDS_TAG, SKILL_TAG
+from forecast.tracking.runs import tracking_uri
+
+
+class ModelNotFoundError(LookupError):
+    """The registry has no such model, version or alias."""
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The tracking server or store could not be reached."""
+
+
+@dataclass(frozen=True)
+class RegisteredForecaster:
+    """A Forecaster loaded from the registry, with where it came from."""
+
+    forecaster: Forecaster
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    tags: dict[str, str]
+
+
+def _registry_call(func: Any, *args: Any) -> Any:
+    try:
+        return func(*args)
+    except MlflowException as err:
+        if err.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            raise ModelNotFoundError(str(err)) from err
+        raise RegistryUnavailableError(f"MLflow registry error at {tracking_uri()}: {err}") from err
+    except (OSError, ConnectionError) as err:
+        raise RegistryUnavailableError(
+            f"MLflow registry unreachable at {tracking_uri()}: {err}"
+        ) from err
+    except Exception as err:  # sqlalchemy and requests errors, without importing them here
+        module = type(err).__module__
+        if module.startswith(("sqlalchemy", "requests", "urllib3")):
+            raise RegistryUnavailableError(
+                f"MLflow registry unreachable at {tracking_uri()}: {err}"
+            ) from err
+        raise
+
+
+def alias_version(name: str, alias: str) -> str:
+    """The version `alias` points at; ModelNotFoundError or RegistryUnavailableError otherwise."""
+    return str(_registry_call(MlflowClient().get_model_version_by_alias, name, alias).version)
+
+
+def load_registered(name: str, alias: str) -> RegisteredForecaster:
+    """Download `models:/name@alias` and load its Forecaster directly (no pyfunc wrapper)."""
+    version = _registry_call(MlflowClient().get_model_version_by_alias, name, alias)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = _registry_call(
+            lambda: mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version.version}", dst_path=tmp
+            )
+        )
+        forecaster = Forecaster.load(Path(local) / "artifacts" / "forecaster")
+    return RegisteredForecaster(
+        forecaster, name, str(version.version), alias, version.run_id or "", dict(version.tags)
+    )
+
+
+MIN_SKILL_GAIN = 1e-4  # how much higher a new version's CV skill must be to take the alias
+
+
+def champion(name: str) -> Any | None:
+    """The version holding the champion alias, or None (no model, or no alias yet)."""
+    try:
+        return MlflowClient().get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def register(model_uri: str, name: str, tags: dict[str, str]) -> Any:
+    """Register a new version carrying `tags` (CV metrics, data range); returns it."""
+    client = MlflowClient()
+    try:
+        client.create_registered_model(
+            name, description="Stockcast LSTM forecasts; alias champion is served"
+        )
+    except MlflowException as err:
+        if "already exists" not in str(err).lower() and "RESOURCE_ALREADY_EXISTS" not in str(err):
+            raise
+    version = mlflow.register_model(model_uri, name, tags=tags)
+    return version
+
+
+def promote(name: str, version: str) -> None:
+    MlflowClient().set_registered_model_alias(name, CHAMPION, version)
+
+
+def beats(skill: float, champion_skill: float) -> bool:
+    """The champion rule: a new version replaces the champion only when its CV skill is higher by
+    more than MIN_SKILL_GAIN, so an identical rerun (equal skill) never moves the alias."""
+    return skill - champion_skill > MIN_SKILL_GAIN
+
+
+def _skill(version: Any) -> float:
+    return float(version.tags.get(SKILL_TAG, "-inf"))
+
+
+def settle_champion(name: str, folds_signature: str) -> str | None:
+    """Point the champion at the best version cross-validated on these folds, if the current
+    champion is one of them and a better one exists (two pipelines that promoted at once
+    converge). Returns the champion's version afterwards."""
+    current = champion(name)
+    if current is None or current.tags.get(FOLDS_TAG) != folds_signature:
+        return None if current is None else str(current.version)
+    same = [
+        v
+        for v in MlflowClient().search_model_versions(f"name='{name}'")
+        if v.tags.get(FOLDS_TAG) == folds_signature and SKILL_TAG in v.tags
+    ]
+    best = max(same, key=lambda v: (_skill(v), -int(v.version)))
+    if beats(_skill(best), _skill(current)):
+        promote(name, str(best.version))
+        return str(best.version)
+    return str(current.version)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happened to the champion alias after registering `version`."""
+
+    version: str
+    promoted: bool
+    message: str
+
+
+def promote_or_keep(
+    name: str, version: str, skill: float, folds_signature: str, *, force: bool = False
+) -> Decision:
+    """Move the champion to `version` when forced, when there is none, or when `version` beats it
+    (same data and folds only: other folds' skills do not compare); then settle with concurrent
+    pipelines of the same folds."""
+    current = champion(name)
+    if force:
+        decision = Decision(version, True, "promoted (--promote)")
+    elif current is None:
+        decision = Decision(version, True, "promoted (first champion)")
+    elif current.tags.get(FOLDS_TAG) != folds_signature:
+        decision = Decision(
+            version,
+            False,
+            f"kept champion v{current.version}: it was cross-validated on other data or folds, "
+            "so the skills do not compare; use --promote to replace it",
+        )
+    else:
+        best = _skill(current)
+        verb = "beats" if beats(skill, best) else "does not beat"
+        decision = Decision(
+            version,
+            beats(skill, best),
+            f"{'promoted' if beats(skill, best) else f'kept champion v{current.version}'}: "
+            f"CV skill {skill:+.4f} {verb} champion v{current.version}'s {best:+.4f} "
+            f"by more than {MIN_SKILL_GAIN:g}",
+        )
+    if decision.promoted:
+        promote(name, version)
+    if force:
+        return decision
+    # another pipeline for this ticker may have decided at the same moment: whatever the order,
+    # both end on the best version of these folds
+    settled = settle_champion(name, folds_signature)
+    if settled is not None and settled != version and decision.promoted:
+        return Decision(
+            version, False, f"kept champion v{settled}: a concurrent run registered a better one"
+        )
+    return decision

@@ -1,0 +1,233 @@
+"""MLflow runs: the store and experiment, nested runs that end with the right status, batched
+metrics and params, figures, and the runs of dead processes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from forecast.tracking.names import EXPERIMENT
+
+log = logging.getLogger(__name__)
+
+_BATCH = 1000  # MLflow's limit of metrics per log_batch call
+_PARAM_VALUE_LIMIT = 6000
+
+
+class Interrupted(BaseException):
+    """Raised in the main thread on SIGTERM so runs end KILLED like on Ctrl-C."""
+
+
+def use_tracking_uri(tracking_uri: str | None = None) -> str | None:
+    """Point MLflow at `tracking_uri`, $MLFLOW_TRACKING_URI, or the embedded default:
+    ./mlflow.db with artifacts in ./mlartifacts (what a plain `mlflow ui` here shows).
+    Returns the artifact location new experiments need: `mlartifacts` beside a SQLite file,
+    else None (a server decides)."""
+    uri = (
+        tracking_uri
+        or os.environ.get("MLFLOW_TRACKING_URI")
+        or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    )
+    mlflow.set_tracking_uri(uri)
+    if uri.startswith("sqlite:///"):
+        database = Path(uri.removeprefix("sqlite:///"))
+        return (database.resolve().parent / "mlartifacts").as_uri()
+    return None
+
+
+@contextmanager
+def _store_lock(uri: str) -> Iterator[None]:
+    """For a SQLite store, one process at a time creates or migrates it: two pipelines starting
+    on a new mlflow.db would otherwise both create its tables and one would fail."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    database = Path(uri.removeprefix("sqlite:///")).resolve()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def configure(tracking_uri: str | None = None, experiment: str = EXPERIMENT) -> str:
+    """`use_tracking_uri`, then the experiment's id, creating the experiment when needed."""
+    artifact_location = use_tracking_uri(tracking_uri)
+    with _store_lock(mlflow.get_tracking_uri()):
+        return _experiment_id(experiment, artifact_location)
+
+
+def _experiment_id(experiment: str, artifact_location: str | None) -> str:
+    client = MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        try:
+            experiment_id = client.create_experiment(
+                experiment, artifact_location=artifact_location
+            )
+        except MlflowException:  # another process created it meanwhile
+            found = client.get_experiment_by_name(experiment)
+            if found is None:
+                raise
+            experiment_id = found.experiment_id
+    else:
+        if found.lifecycle_stage == "deleted":
+            client.restore_experiment(found.experiment_id)
+        experiment_id = found.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def tracking_uri() -> str:
+    return mlflow.get_tracking_uri()
+
+
+def _process_start(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22: start time in clock ticks since boot
+
+
+def process_tags() -> dict[str, str]:
+    """Who runs this run, so a later start can tell whether it died."""
+    pid = os.getpid()
+    return {
+        "stockcast.host": socket.gethostname(),
+        "stockcast.pid": str(pid),
+        "stockcast.pid_start": _process_start(pid) or "",
+    }
+
+
+def mark_dead_runs_killed(experiment_id: str) -> list[str]:
+    """End RUNNING runs whose pipeline process on this host is gone (SIGKILL, power loss)."""
+    client = MlflowClient()
+    host = socket.gethostname()
+    killed = []
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        if tags.get("stockcast.host") != host or not tags.get("stockcast.pid"):
+            continue
+        pid = int(tags["stockcast.pid"])
+        alive = _process_start(pid) is not None and _process_start(pid) == tags.get(
+            "stockcast.pid_start"
+        )
+        if not alive:
+            client.set_terminated(run.info.run_id, status="KILLED")
+            killed.append(run.info.run_id)
+    if killed:
+        log.warning(
+            "marked %d runs of dead pipeline processes KILLED: %s", len(killed), ", ".join(killed)
+        )
+    return killed
+
+
+class MetricBuffer:
+    """Collects metrics and writes them with log_batch: one call per 1,000 values, not per value."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.metrics: list[Metric] = []
+
+    def add(self, key: str, value: float, step: int = 0) -> None:
+        self.metrics.append(
+            Metric(key, float(value), int(pd.Timestamp.now().timestamp() * 1000), step)
+        )
+
+    def add_all(self, values: dict[str, float], step: int = 0) -> None:
+        for key, value in values.items():
+            self.add(key, value, step)
+
+    def flush(self) -> None:
+        client = MlflowClient()
+        for start in range(0, len(self.metrics), _BATCH):
+            client.log_batch(self.run_id, metrics=self.metrics[start : start + _BATCH])
+        self.metrics = []
+
+
+class EpochLogger:
+    """A training callback that buffers per-epoch losses under `prefix` (logged at flush)."""
+
+    def __init__(self, buffer: MetricBuffer, prefix: str = "") -> None:
+        self.buffer, self.prefix = buffer, prefix
+
+    def on_epoch_end(self, epoch: int, metrics: dict[str, float]) -> None:
+        for key in ("train_loss", "val_loss", "lr"):
+            value = metrics.get(key)
+            if value is not None and value == value:  # NaN: no validation set
+                self.buffer.add(f"{self.prefix}{key}", value, step=epoch)
+
+
+def log_params(run_id: str, params: dict[str, Any], tags: dict[str, str] | None = None) -> None:
+    items = [Param(k, str(v)[:_PARAM_VALUE_LIMIT]) for k, v in params.items()]
+    tag_items = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
+    client = MlflowClient()
+    for start in range(0, max(len(items), 1), 100):
+        client.log_batch(
+            run_id, params=items[start : start + 100], tags=tag_items if start == 0 else []
+        )
+
+
+@contextmanager
+def run(name: str, *, nested: bool = False, tags: dict[str, str] | None = None) -> Iterator[str]:
+    """A run that ends FINISHED, FAILED on an error, or KILLED on Ctrl-C / SIGTERM."""
+    active = mlflow.start_run(run_name=name, nested=nested, tags={**process_tags(), **(tags or {})})
+    status = RunStatus.to_string(RunStatus.FINISHED)
+    try:
+        yield active.info.run_id
+    except (KeyboardInterrupt, Interrupted):
+        status = RunStatus.to_string(RunStatus.KILLED)
+        raise
+    except BaseException:
+        status = RunStatus.to_string(RunStatus.FAILED)
+        raise
+    finally:
+        mlflow.end_run(status=status)
+
+
+def log_figure(figure: Any, path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    mlflow.log_figure(figure, path)
+    plt.close(figure)
+
+
+def log_text(text: str, path: str) -> None:
+    mlflow.log_text(text, path)
+
+
+def log_dict(data: dict[str, Any], path: str) -> None:
+    mlflow.log_dict(data, path)
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    mlflow.set_tags(tags)
+
+
+def open_ui_hint() -> str:
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///"))
+        here = path.parent == Path.cwd()
+        return (
+            "mlflow ui"
+            + ("" if here else f" --backend-store-uri {uri}")
+            + " (then http://127.0.0.1:5000)"
+        )
+    return f"open {uri} in a browser"
