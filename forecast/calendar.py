@@ -1,4 +1,6 @@
-"""NYSE trading days, for dating forecasts: weekends and exchange holidays are skipped."""
+"""NYSE trading days, for dating forecasts: exchange-calendars' XNYS (weekends, holidays and
+one-off closures such as Hurricane Sandy and national days of mourning), precomputed once so a
+lookup is a binary search."""
 
 from __future__ import annotations
 
@@ -6,60 +8,34 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.holiday import (
-    AbstractHolidayCalendar,
-    GoodFriday,
-    Holiday,
-    USLaborDay,
-    USMartinLutherKingJr,
-    USMemorialDay,
-    USPresidentsDay,
-    USThanksgivingDay,
-    nearest_workday,
-    sunday_to_monday,
-)
-from pandas.tseries.offsets import CustomBusinessDay
 
-
-class NYSEHolidayCalendar(AbstractHolidayCalendar):
-    """Full-day NYSE closures (regular holidays; one-off closures such as 2012's hurricane are not
-    included)."""
-
-    rules = [  # noqa: RUF012 - pandas reads this class attribute
-        # NYSE does not close the Friday before a Saturday New Year's Day
-        Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday),
-        USMartinLutherKingJr,
-        USPresidentsDay,
-        GoodFriday,
-        USMemorialDay,
-        Holiday("Juneteenth", month=6, day=19, start_date="2022-01-01", observance=nearest_workday),
-        Holiday("Independence Day", month=7, day=4, observance=nearest_workday),
-        USLaborDay,
-        USThanksgivingDay,
-        Holiday("Christmas Day", month=12, day=25, observance=nearest_workday),
-    ]
-
-
-TRADING_DAY = CustomBusinessDay(calendar=NYSEHolidayCalendar())
-
-
-_TABLE_START, _TABLE_END = "1980-01-01", "2100-12-31"
+EXCHANGE = "XNYS"  # the New York Stock Exchange in exchange-calendars
+FIRST_DAY = "1980-01-01"  # sessions known from here ...
+YEARS_AHEAD = 10  # ... to this many years after today
 
 
 @lru_cache(maxsize=1)
-def _trading_days() -> np.ndarray:
-    # built once (~0.1 s): a lookup is then a binary search, not a calendar walk per request
-    days = pd.date_range(_TABLE_START, _TABLE_END, freq=TRADING_DAY)
-    return days.to_numpy(dtype="datetime64[ns]")
+def trading_days() -> np.ndarray:
+    """Every XNYS session from FIRST_DAY to YEARS_AHEAD years ahead, as datetime64[ns] (~0.3 s,
+    once per process)."""
+    import exchange_calendars
+
+    end = pd.Timestamp.today().normalize() + pd.DateOffset(years=YEARS_AHEAD)
+    calendar = exchange_calendars.get_calendar(EXCHANGE, start=FIRST_DAY, end=end)
+    return calendar.sessions.to_numpy(dtype="datetime64[ns]")
 
 
 def next_trading_days(last: pd.Timestamp, count: int) -> pd.DatetimeIndex:
-    """The `count` NYSE trading days after `last`."""
+    """The `count` NYSE trading days after `last`. Raises ValueError for count < 1 or a date
+    outside the calendar's range."""
     if count < 1:
         raise ValueError(f"count must be >= 1; got {count}")
     day = pd.Timestamp(last).normalize()
-    table = _trading_days()
+    table = trading_days()
     first = int(np.searchsorted(table, day.to_datetime64(), side="right"))
-    if first + count <= len(table) and day >= pd.Timestamp(_TABLE_START):
-        return pd.DatetimeIndex(table[first : first + count], name="date")
-    return pd.date_range(day + TRADING_DAY, periods=count, freq=TRADING_DAY, name="date")
+    if day < pd.Timestamp(FIRST_DAY) or first + count > len(table):
+        raise ValueError(
+            f"{count} trading days after {day:%Y-%m-%d} fall outside the NYSE calendar "
+            f"({FIRST_DAY} to {pd.Timestamp(table[-1]):%Y-%m-%d})"
+        )
+    return pd.DatetimeIndex(table[first : first + count], name="date")

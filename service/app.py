@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from forecast.calendar import trading_days
 from forecast.data import DataUnavailableError
 from forecast.tracking import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings, get_settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from forecast import tracking
 
         torch.set_num_threads(settings.torch_threads)
+        trading_days()  # the calendar table, built before the first request rather than in it
         # MLflow's REST client retries with backoff for minutes by default: a down registry
         # would then stall alias checks (and /ready's report) instead of failing fast
         os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.registry_retries)

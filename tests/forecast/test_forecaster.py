@@ -112,20 +112,6 @@ def test_load_errors(tmp_path):
         Forecaster.load(tmp_path)
 
 
-def test_next_trading_days_skip_weekends_and_nyse_holidays():
-    days = next_trading_days(pd.Timestamp("2026-11-25"), 3)  # Wednesday before Thanksgiving
-    assert [d.strftime("%Y-%m-%d") for d in days] == ["2026-11-27", "2026-11-30", "2026-12-01"]
-    assert next_trading_days(pd.Timestamp("2026-04-02"), 1)[0] == pd.Timestamp(
-        "2026-04-06"
-    )  # Good Friday
-    assert next_trading_days(pd.Timestamp("2027-12-30"), 1)[0] == pd.Timestamp(
-        "2027-12-31"
-    )  # NYSE stays open
-    assert next_trading_days(pd.Timestamp("2026-06-18"), 1)[0] == pd.Timestamp(
-        "2026-06-22"
-    )  # Juneteenth, weekend
-
-
 def test_prices_from_rows():
     rows = pd.DataFrame({"date": ["2024-01-02", "2024-01-03"], "close": [10.0, 11.0]})
     frame = prices_from_rows(rows, "close")
