@@ -133,6 +133,12 @@ class WindowConfig(_Config):
     scaler: str = "window"  # minmax | standard | window | log_return (forecast/scaling.py)
     stride: int = 1  # step between training windows
 
+    @property
+    def history_rows(self) -> int:
+        """Price rows one forecast needs: the lookback, plus one when log returns are taken (the
+        log_return scaler, or the returns features: the first day has no return)."""
+        return self.lookback + (self.scaler == "log_return") + (self.features == "returns")
+
     def __post_init__(self) -> None:
         _at_least("lookback", self.lookback, 1)
         _at_least("horizon", self.horizon, 1)

@@ -50,14 +50,14 @@ class Forecaster:
     ) -> TrainResult:
         """Fit on feature rows (T, F) and target (T,): all of them are training rows."""
         window = self.window
-        encoder = WindowEncoder(window.scaler, window.lookback, window.horizon).fit(values, target)
+        encoder = WindowEncoder.for_window(window).fit(values, target)
         last_origin = len(target) - window.horizon
-        if last_origin < encoder.history_rows:
+        if last_origin < encoder.first_origin:
             raise ValueError(
                 f"lookback={window.lookback} and horizon={window.horizon} need at least "
-                f"{encoder.history_rows + window.horizon} rows to train; got {len(target)}"
+                f"{encoder.first_origin + window.horizon} rows to train; got {len(target)}"
             )
-        origins = np.arange(encoder.history_rows, last_origin + 1, window.stride)
+        origins = np.arange(encoder.first_origin, last_origin + 1, window.stride)
         encoded = encoder.encode(values, target, origins)
         if encoded.y is None:
             raise RuntimeError("encode(targets=True) returned no targets")
@@ -130,21 +130,15 @@ class Forecaster:
             raise ValueError(
                 f"prices give features {features.columns}; the model was fit on {self.columns_}"
             )
-        if len(prices) < self.min_history:
+        needed = self.window.history_rows
+        if len(prices) < needed:
             raise ValueError(
-                f"lookback={self.window.lookback} needs at least {self.min_history} rows of "
+                f"lookback={self.window.lookback} needs at least {needed} rows of "
                 f"prices; got {len(prices)}"
             )
         values = self.forecast_latest([(features.values, features.target)], steps)[0]
         dates = next_trading_days(features.index[-1], steps)
         return pd.DataFrame({"forecast": values}, index=dates)
-
-    @property
-    def min_history(self) -> int:
-        """Price rows one forecast needs (the lookback, plus one for return-based features)."""
-        window = self.window
-        extra = 1 if window.features == "returns" else 0  # the first day has no return
-        return WindowEncoder(window.scaler, window.lookback, window.horizon).history_rows + extra
 
     def save(self, directory: str | Path) -> Path:
         """JSON config + safetensors weights (no pickle). Returns the directory."""

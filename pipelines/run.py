@@ -279,7 +279,7 @@ def _final_fit(
 
 
 def _input_example(prices: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:
-    recent = prices.iloc[-(forecaster.min_history + 5) :]
+    recent = prices.iloc[-(forecaster.window.history_rows + 5) :]
     frame = pd.DataFrame({"date": pd.DatetimeIndex(recent.index).strftime("%Y-%m-%d")})
     if forecaster.window.features == "close":
         frame["close"] = recent[forecaster.window.target].to_numpy()

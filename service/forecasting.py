@@ -32,10 +32,11 @@ def _check_history(rows: Sequence[PriceRow], forecaster: Forecaster, settings: S
         raise RequestProblem(
             field, f"history has {len(rows)} rows; at most {settings.max_history_rows} are accepted"
         )
-    if len(rows) < forecaster.min_history:
+    needed = forecaster.window.history_rows
+    if len(rows) < needed:
         raise RequestProblem(
             field,
-            f"history has {len(rows)} rows; this model needs at least {forecaster.min_history} "
+            f"history has {len(rows)} rows; this model needs at least {needed} "
             f"(lookback {forecaster.window.lookback})",
         )
     for i in range(1, len(rows)):
@@ -57,7 +58,7 @@ def series_from_history(
 ) -> tuple[np.ndarray, np.ndarray, dt.date]:
     """(values (T, F), target (T,), last date) from request rows; only the rows the model reads."""
     _check_history(rows, forecaster, settings)
-    recent = rows[-forecaster.min_history :]
+    recent = rows[-forecaster.window.history_rows :]
     if forecaster.window.features == "close":  # the fast path: no pandas
         target = np.fromiter(
             (
@@ -84,7 +85,7 @@ def series_from_data_layer(
 ) -> tuple[np.ndarray, np.ndarray, dt.date, str]:
     prices = load_prices(ticker, source=settings.data_source, data_dir=settings.data_dir)
     features = build_features(prices, forecaster.window.features, forecaster.window.target)
-    if len(features.target) < forecaster.encoder_.history_rows:
+    if len(prices) < forecaster.window.history_rows:
         raise RequestProblem(
             ("body", "ticker"), f"only {len(prices)} days of {ticker} prices are available"
         )

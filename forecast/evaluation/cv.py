@@ -76,7 +76,7 @@ def cross_validate(
     gap = horizon - 1 if cv.gap is None else cv.gap
     if gap < horizon - 1:
         raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
-    history_rows = WindowEncoder(window.scaler, window.lookback, horizon).history_rows
+    first_origin = WindowEncoder.for_window(window).first_origin
     folds = walk_forward_splits(
         len(target),
         cv.n_folds,
@@ -84,11 +84,11 @@ def cross_validate(
         mode=cv.mode,
         train_size=cv.train_size,
         gap=gap,
-        min_train_rows=history_rows + horizon + 1,
+        min_train_rows=first_origin + horizon + 1,
     )
     for fold in list(folds):
         yield _run_fold(
-            fold, values, target, dates, window, lstm, train, cv, callbacks_for, history_rows
+            fold, values, target, dates, window, lstm, train, cv, callbacks_for, first_origin
         )
 
 
@@ -102,13 +102,13 @@ def _run_fold(
     train: TrainConfig,
     cv: CVConfig,
     callbacks_for: CallbackFactory | None,
-    history_rows: int,
+    first_origin: int,
 ) -> FoldResult:
     horizon, lookback = window.horizon, window.lookback
     train_rows = slice(fold.train_start, fold.train_end)
     # the fold sees nothing after its test block, and each origin nothing after itself
     seen_values, seen_target = values[: fold.test_end], target[: fold.test_end]
-    origins = np.arange(max(fold.test_start, history_rows), fold.test_end - horizon + 1)
+    origins = np.arange(max(fold.test_start, first_origin), fold.test_end - horizon + 1)
     actual = sliding_window_view(seen_target, horizon)[origins]
     history = sliding_window_view(seen_target, lookback)[origins - lookback]
     last_observed = seen_target[origins - 1]

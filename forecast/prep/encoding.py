@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from forecast.config import WindowConfig
 from forecast.prep.scaling import Scaler, WindowScaler, make_scaler, scaler_from_dict
+from forecast.prep.windowing import step_targets_at, targets_at, windows_at
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Encoded:
 class WindowEncoder:
     """Fit on training rows; encode any origins whose history lies in the rows given."""
 
-    def __init__(self, scaler: str = "minmax", lookback: int = 60, horizon: int = 1) -> None:
+    def __init__(self, *, scaler: str, lookback: int, horizon: int) -> None:
         self.scaler = scaler
         self.lookback = lookback
         self.horizon = horizon
@@ -39,9 +40,14 @@ class WindowEncoder:
         return 1 if self.scaler == "log_return" else 0
 
     @property
-    def history_rows(self) -> int:
-        """Rows of history one forecast needs."""
+    def first_origin(self) -> int:
+        """The first feature row a forecast can start at: the lookback, plus the offset."""
         return self.lookback + self.offset
+
+    @classmethod
+    def for_window(cls, window: WindowConfig) -> WindowEncoder:
+        """The unfitted encoder of a WindowConfig (its defaults are WindowConfig's)."""
+        return cls(scaler=window.scaler, lookback=window.lookback, horizon=window.horizon)
 
     def fit(self, features: np.ndarray, target: np.ndarray) -> WindowEncoder:
         """Learn scaling from training rows only: features (T, F), target (T,)."""
@@ -60,20 +66,20 @@ class WindowEncoder:
             raise RuntimeError("WindowEncoder is not fitted yet; call fit() on training rows first")
         origins = np.asarray(origins, dtype=np.int64)
         last_allowed = len(target) - (self.horizon if targets else 0)
-        if len(origins) == 0 or origins[0] < self.history_rows or origins[-1] > last_allowed:
+        if len(origins) == 0 or origins[0] < self.first_origin or origins[-1] > last_allowed:
             raise ValueError(
-                f"origins must lie in [{self.history_rows}, {last_allowed}] for {len(target)} rows "
+                f"origins must lie in [{self.first_origin}, {last_allowed}] for {len(target)} rows "
                 f"(lookback={self.lookback}, horizon={self.horizon}); got "
                 f"{origins[:1].tolist()}..{origins[-1:].tolist()}"
             )
         anchor = np.asarray(target, dtype=np.float64)[origins - 1]
         z_features, z_target = self._rows(features, target)
-        starts = origins - self.lookback - self.offset  # model-space row of each window's start
-        X = sliding_window_view(z_features, self.lookback, axis=0).transpose(0, 2, 1)[starts]
+        at = origins - self.offset  # the origins' rows in model space
+        X = windows_at(z_features, at, self.lookback)
         y = y_steps = None
         if targets:
-            y = sliding_window_view(z_target[self.lookback :], self.horizon)[starts]
-            y_steps = sliding_window_view(z_target[1:], self.lookback)[starts]
+            y = targets_at(z_target, at, self.horizon)
+            y_steps = step_targets_at(z_target, at, self.lookback)
         if self.scaler == "window":
             X = self.feature_scaler_.transform(X)  # each window over its last row
             if y is not None and y_steps is not None:
@@ -105,7 +111,9 @@ class WindowEncoder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WindowEncoder:
-        encoder = cls(data["scaler"], int(data["lookback"]), int(data["horizon"]))
+        encoder = cls(
+            scaler=data["scaler"], lookback=int(data["lookback"]), horizon=int(data["horizon"])
+        )
         encoder.n_features_in_ = int(data["n_features_in_"])
         encoder.feature_scaler_ = scaler_from_dict(data["feature_scaler_"])
         encoder.target_scaler_ = scaler_from_dict(data["target_scaler_"])

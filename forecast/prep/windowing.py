@@ -1,12 +1,16 @@
-"""Sliding windows over a (T, F) series, as zero-copy views.
+"""Sliding windows over a (T, F) series, as zero-copy views: the one windowing code path.
 
-Window i reads rows [i, i + lookback); its targets are rows [i + lookback, i + lookback + horizon).
+A forecast origin t sees rows [t - lookback, t) and forecasts rows [t, t + horizon). Training,
+CV, the Forecaster and the service all cut their windows with `windows_at` / `targets_at`;
+`make_windows` is the same thing for every origin of a series.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+Origins = np.ndarray | range  # a range keeps the result a view; an array gathers (a copy)
 
 
 def _check_sizes(**sizes: int) -> None:
@@ -33,9 +37,45 @@ def _rows(values: np.ndarray, name: str, needed: int, lookback: int, horizon: in
     return rows
 
 
+def _pick(view: np.ndarray, first: Origins) -> np.ndarray:
+    """Rows `first` of a sliding-window view: a strided view for a range, a gather otherwise."""
+    if isinstance(first, range):
+        return view[first.start : first.stop : first.step]
+    return view[np.asarray(first, dtype=np.int64)]
+
+
+def _shift(origins: Origins, by: int) -> Origins:
+    if isinstance(origins, range):
+        return range(origins.start + by, origins.stop + by, origins.step)
+    return np.asarray(origins, dtype=np.int64) + by
+
+
+def windows_at(rows: np.ndarray, origins: Origins, lookback: int) -> np.ndarray:
+    """X (N, lookback, F): for each origin t, rows [t - lookback, t) of `rows` (T, F)."""
+    # (T - L + 1, F, L) -> (N, L, F)
+    view = sliding_window_view(rows, lookback, axis=0).transpose(0, 2, 1)
+    return _pick(view, _shift(origins, -lookback))
+
+
+def targets_at(target: np.ndarray, origins: Origins, horizon: int) -> np.ndarray:
+    """y (N, horizon): for each origin t, target rows [t, t + horizon) of `target` (T,)."""
+    return _pick(sliding_window_view(target, horizon), origins)
+
+
+def step_targets_at(target: np.ndarray, origins: Origins, lookback: int) -> np.ndarray:
+    """(N, lookback): for each origin t, the value after each input step, rows
+    [t - lookback + 1, t + 1); the last column is the first forecast step's target."""
+    return _pick(sliding_window_view(target, lookback), _shift(origins, 1 - lookback))
+
+
 def n_windows(n_rows: int, lookback: int, horizon: int, stride: int = 1) -> int:
     """How many windows `make_windows` builds from `n_rows` rows."""
     return max(0, (n_rows - lookback - horizon) // stride + 1)
+
+
+def all_origins(n_rows: int, lookback: int, horizon: int, stride: int = 1) -> range:
+    """Every origin of a series whose window and targets lie inside its `n_rows` rows."""
+    return range(lookback, n_rows - horizon + 1, stride)
 
 
 def make_windows(
@@ -55,11 +95,8 @@ def make_windows(
             f"target must be 1-D with one value per feature row ({len(values)}); "
             f"got shape {np.shape(target)}"
         )
-    last = (n_windows(len(values), lookback, horizon, stride) - 1) * stride + 1
-    # (T - L + 1, F, L) -> (N, L, F)
-    X = sliding_window_view(values, lookback, axis=0).transpose(0, 2, 1)[:last:stride]
-    y = sliding_window_view(goal[lookback:, 0], horizon)[:last:stride]
-    return X, y
+    origins = all_origins(len(values), lookback, horizon, stride)
+    return windows_at(values, origins, lookback), targets_at(goal[:, 0], origins, horizon)
 
 
 def next_step_targets(
@@ -74,11 +111,11 @@ def next_step_targets(
     if np.ndim(target) != 1:
         raise ValueError(f"target must be 1-D (T,); got shape {np.shape(target)}")
     goal = _rows(target, "target", lookback + horizon, lookback, horizon)[:, 0]
-    last = (n_windows(len(goal), lookback, horizon, stride) - 1) * stride + 1
-    return sliding_window_view(goal[1:], lookback)[:last:stride]
+    return step_targets_at(goal, all_origins(len(goal), lookback, horizon, stride), lookback)
 
 
 def last_window(features: np.ndarray, lookback: int) -> np.ndarray:
     """The most recent window (1, lookback, F), the input of a forecast beyond the data."""
     _check_sizes(lookback=lookback)
-    return _rows(features, "features", lookback, lookback, 0)[None, -lookback:]
+    rows = _rows(features, "features", lookback, lookback, 0)
+    return windows_at(rows, range(len(rows), len(rows) + 1), lookback)

@@ -27,7 +27,7 @@ def test_encoder_targets_decode_back_to_prices(scaler):
     rng = np.random.default_rng(0)
     target = 50 * np.exp(rng.normal(0, 0.02, 300).cumsum())
     values = np.stack([target, target * 1.01], axis=1)
-    encoder = WindowEncoder(scaler, lookback=10, horizon=3).fit(values[:200], target[:200])
+    encoder = WindowEncoder(scaler=scaler, lookback=10, horizon=3).fit(values[:200], target[:200])
     origins = np.arange(250, 298)
     encoded = encoder.encode(values, target, origins)
     assert encoded.X.shape == (48, 10, 2) and encoded.y.shape == (48, 3)
@@ -40,7 +40,9 @@ def test_encoder_targets_decode_back_to_prices(scaler):
 
 def test_encoder_windows_see_only_rows_before_the_origin():
     target = np.arange(1.0, 101.0)
-    encoder = WindowEncoder("minmax", lookback=5, horizon=2).fit(target[:, None][:50], target[:50])
+    encoder = WindowEncoder(scaler="minmax", lookback=5, horizon=2).fit(
+        target[:, None][:50], target[:50]
+    )
     encoded = encoder.encode(target[:, None], target, np.array([60]))
     seen = encoder.feature_scaler_.inverse_transform(encoded.X[0])
     np.testing.assert_allclose(seen[:, 0], target[55:60], rtol=1e-6)  # rows 55..59, never 60
@@ -48,7 +50,7 @@ def test_encoder_windows_see_only_rows_before_the_origin():
 
 def test_encoder_origin_bounds():
     target = np.arange(1.0, 51.0)
-    encoder = WindowEncoder("log_return", lookback=5, horizon=2).fit(target[:, None], target)
+    encoder = WindowEncoder(scaler="log_return", lookback=5, horizon=2).fit(target[:, None], target)
     with pytest.raises(ValueError, match=r"origins must lie in \[6, 48\] for 50 rows"):
         encoder.encode(target[:, None], target, np.array([5]))
 

@@ -3,7 +3,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forecast.prep.windowing import last_window, make_windows, n_windows, next_step_targets
+from forecast.prep.encoding import WindowEncoder
+from forecast.prep.windowing import (
+    last_window,
+    make_windows,
+    n_windows,
+    next_step_targets,
+    step_targets_at,
+    targets_at,
+    windows_at,
+)
 
 
 def loop_windows(features, target, lookback, horizon, stride):
@@ -104,3 +113,44 @@ def test_three_dimensional_features_are_refused():
         ValueError, match=r"features must be 2-D \(T, F\) or 1-D \(T,\); got shape \(5, 2, 2\)"
     ):
         make_windows(np.zeros((5, 2, 2)), np.zeros(5), 2, 1)
+
+
+@given(
+    data=st.data(),
+    rows=st.integers(15, 80),  # at least lookback + horizon
+    lookback=st.integers(1, 10),
+    horizon=st.integers(1, 5),
+)
+def test_windows_at_any_origins_match_a_plain_loop(data, rows, lookback, horizon):
+    features = np.arange(rows * 2, dtype=np.float64).reshape(rows, 2)
+    target = np.arange(rows, dtype=np.float64) * 10
+    origins = np.array(
+        sorted(
+            data.draw(
+                st.sets(st.integers(lookback, rows - horizon), min_size=1, max_size=20),
+                label="origins",
+            )
+        )
+    )
+    X = windows_at(features, origins, lookback)
+    y = targets_at(target, origins, horizon)
+    steps = step_targets_at(target, origins, lookback)
+    for i, t in enumerate(origins):
+        np.testing.assert_array_equal(X[i], features[t - lookback : t])
+        np.testing.assert_array_equal(y[i], target[t : t + horizon])
+        np.testing.assert_array_equal(steps[i], target[t - lookback + 1 : t + 1])
+
+
+@pytest.mark.parametrize("scaler", ["minmax", "standard", "log_return"])
+def test_the_encoder_cuts_the_windows_make_windows_cuts(scaler):
+    # the encoder (training, CV, Forecaster, service) and make_windows share one code path
+    values = np.linspace(10.0, 30.0, 50)[:, None] + np.sin(np.arange(50))[:, None]
+    target = values[:, 0].copy()
+    encoder = WindowEncoder(scaler=scaler, lookback=8, horizon=3).fit(values, target)
+    origins = np.arange(encoder.first_origin, len(target) - 3 + 1)
+    encoded = encoder.encode(values, target, origins)
+    z_values = encoder.feature_scaler_.transform(values)
+    z_target = encoder.target_scaler_.transform(target)
+    X, y = make_windows(z_values, z_target, 8, 3)
+    np.testing.assert_allclose(encoded.X, X.astype(np.float32))
+    np.testing.assert_allclose(encoded.y, y)
