@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Self
 
 SOURCES = ("auto", "yahoo", "cache", "csv", "sample")  # price sources of forecast.data.load_prices
@@ -49,7 +49,7 @@ class LSTMConfig(_Config):
     dropout: float = 0.0  # on the outputs between LSTM layers (Keras: Dropout layers)
     recurrent_dropout: float = 0.0  # DropConnect on hidden-to-hidden weights, per batch
     bidirectional: bool = False  # read the lookback window both ways
-    horizon: int = 1  # steps forecast ahead
+    horizon: int = 1  # output steps: derived from WindowConfig.horizon (see for_window)
     head: str = "direct"  # direct | per_step | seq2seq (see models/lstm.py)
     init: str = "keras"  # keras (glorot/orthogonal/forget bias 1) | torch (PyTorch default)
 
@@ -175,3 +175,15 @@ class CVConfig(_Config):
         if self.gap is not None:
             _at_least("gap", self.gap, 0)
         _at_least("repeats", self.repeats, 1)
+
+
+def for_window(lstm: LSTMConfig, window: WindowConfig, n_features: int | None = None) -> LSTMConfig:
+    """The network that serves `window`: its horizon is always the window's (one home for the
+    horizon), its n_features the data's when known. Raises ValueError when `lstm.horizon` was
+    set to something else, or the combination cannot work (per_step with several features)."""
+    if lstm.horizon not in (LSTMConfig.horizon, window.horizon):
+        raise ValueError(
+            f"LSTMConfig.horizon={lstm.horizon} disagrees with WindowConfig.horizon="
+            f"{window.horizon}; set the horizon on WindowConfig only (the network's is derived)"
+        )
+    return replace(lstm, horizon=window.horizon, n_features=n_features or lstm.n_features)

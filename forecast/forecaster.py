@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Self
 
@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from forecast.calendar import next_trading_days
-from forecast.config import LSTMConfig, TrainConfig, WindowConfig
+from forecast.config import LSTMConfig, TrainConfig, WindowConfig, for_window
 from forecast.models import StackedLSTM
 from forecast.models.training import Callback, TrainResult, WindowedData, seed_everything, train
 from forecast.prep.encoding import WindowEncoder
@@ -34,7 +34,7 @@ class Forecaster:
         train: TrainConfig | None = None,
     ) -> None:
         self.window = window or WindowConfig()
-        self.lstm = lstm or LSTMConfig()
+        self.lstm = for_window(lstm or LSTMConfig(), self.window)
         self.train = train or TrainConfig()
 
     def fit(self, prices: pd.DataFrame, callbacks: Sequence[Callback] = ()) -> Self:
@@ -61,7 +61,7 @@ class Forecaster:
         encoded = encoder.encode(values, target, origins)
         if encoded.y is None:
             raise RuntimeError("encode(targets=True) returned no targets")
-        config = replace(self.lstm, n_features=values.shape[1], horizon=window.horizon)
+        config = for_window(self.lstm, window, n_features=values.shape[1])
         seed_everything(self.train.seed)
         model = StackedLSTM(config)
         self.result_ = train(

@@ -21,6 +21,7 @@ from forecast.config import (
     LSTMConfig,
     TrainConfig,
     WindowConfig,
+    for_window,
 )
 from forecast.tracking.names import EXPERIMENT
 
@@ -224,7 +225,6 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         if value is not None:
             sections[section][name] = value
     window = sections["window"]
-    sections["lstm"].setdefault("horizon", window.get("horizon", WindowConfig.horizon))
     sections["lstm"].setdefault("n_features", _WIDTHS.get(window.get("features", "close"), 1))
     configs = {}
     for name, cls in _SECTIONS.items():
@@ -233,6 +233,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         if bad:
             raise ValueError(f"[{name}] has unknown settings {bad}; known: {sorted(known)}")
         configs[name] = cls.from_dict(sections[name])
+    configs["lstm"] = for_window(configs["lstm"], configs["window"])  # checked here: exit 2
     run = {
         key: getattr(args, key, None) if getattr(args, key, None) is not None else file.get(key)
         for key in _RUN_KEYS

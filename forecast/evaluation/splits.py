@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MODES = ("expanding", "sliding")
+from forecast.config import CV_MODES
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ def walk_forward_splits(
             raise ValueError(f"{name} must be >= 1; got {value}")
     if gap < 0:
         raise ValueError(f"gap must be >= 0; got {gap}")
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r} is not one of {', '.join(MODES)}")
+    if mode not in CV_MODES:
+        raise ValueError(f"mode={mode!r} is not one of {', '.join(CV_MODES)}")
     if mode == "sliding" and (train_size is None or train_size < min_train_rows):
         raise ValueError(
             f"mode='sliding' needs train_size >= {min_train_rows} rows; got train_size={train_size}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-TARGETS = ("adj_close", "close")
+from forecast.config import FEATURE_SETS, TARGETS
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,15 @@ def _returns(prices: pd.DataFrame, target: str) -> pd.DataFrame:
     return frame.iloc[1:]
 
 
-FEATURE_SETS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
+_BUILDERS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
     "close": _close,
     "ohlcv": _ohlcv,
     "returns": _returns,
 }
+
+
+if set(_BUILDERS) != set(FEATURE_SETS):  # config.py names them; each needs a builder here
+    raise ImportError(f"feature builders {sorted(_BUILDERS)} differ from {FEATURE_SETS}")
 
 
 def build_features(
@@ -69,7 +73,7 @@ def build_features(
         raise ValueError(f"feature_set={feature_set!r} is not one of {', '.join(FEATURE_SETS)}")
     if target not in TARGETS:
         raise ValueError(f"target={target!r} is not one of {', '.join(TARGETS)}")
-    frame = FEATURE_SETS[feature_set](prices, target)
+    frame = _BUILDERS[feature_set](prices, target)
     return Features(
         values=frame.to_numpy(dtype=np.float32),
         target=prices.loc[frame.index, target].to_numpy(dtype=np.float64),

@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from forecast.config import SCALERS
+
 
 class Scaler:
     """Base of the reversible transforms; subclasses fill `kind`, `_fit`, `_forward`, `_inverse`."""
@@ -251,16 +253,18 @@ def _anchor(anchor: np.ndarray | None, values: np.ndarray, kind: str) -> np.ndar
     return _nonzero_anchor(base.reshape(shape))
 
 
-SCALERS: dict[str, type[Scaler]] = {
+_BY_KIND: dict[str, type[Scaler]] = {
     cls.kind: cls for cls in (MinMaxScaler, StandardScaler, WindowScaler, LogReturnScaler)
 }
+if set(_BY_KIND) != set(SCALERS):  # config.py names them; each needs a class here
+    raise ImportError(f"scaler classes {sorted(_BY_KIND)} differ from {SCALERS}")
 
 
 def make_scaler(kind: str) -> Scaler:
     """An unfitted scaler of `kind`: minmax, standard, window or log_return."""
     if kind not in SCALERS:
         raise ValueError(f"scaler={kind!r} is not one of {', '.join(SCALERS)}")
-    return SCALERS[kind]()
+    return _BY_KIND[kind]()
 
 
 def scaler_from_dict(data: dict[str, Any]) -> Scaler:

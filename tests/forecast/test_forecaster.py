@@ -194,3 +194,14 @@ def test_per_step_head_rolls_beyond_its_trained_horizon(prices):
     direct = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
     with pytest.raises(ValueError, match="horizon=3 must be between 1 and 2"):
         direct.predict(prices, horizon=3)
+
+
+def test_the_network_horizon_is_derived_from_the_window():
+    from forecast.config import LSTMConfig, WindowConfig
+
+    forecaster = Forecaster(WindowConfig(horizon=5), LSTMConfig(hidden_sizes=(4,)))
+    assert forecaster.lstm.horizon == 5
+    with pytest.raises(
+        ValueError, match=r"LSTMConfig.horizon=3 disagrees with WindowConfig.horizon=5"
+    ):
+        Forecaster(WindowConfig(horizon=5), LSTMConfig(horizon=3))
