@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from forecast.data import PriceCache, load_prices
 from service.team_stack import Stack, postgres_bin
-from tests.helpers import call, run_pipeline
+from tests.helpers import call, run_pipeline, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -157,39 +157,69 @@ def test_killed_pipelines_leave_marked_runs_and_no_half_registered_champion(tmp_
     assert nested == []
 
 
-def test_a_cache_writer_killed_mid_write_leaves_the_old_file(tmp_path):
+_WRITER = """
+import os, sys
+import numpy as np, pandas as pd
+from forecast.data import PriceCache
+
+folder, point = sys.argv[1], sys.argv[2]
+real_replace, real_to_parquet = os.replace, pd.DataFrame.to_parquet
+
+
+def pause(name):  # tell the test where the writer is, then wait there to be killed
+    print(name, flush=True)
+    sys.stdin.readline()
+
+
+def to_parquet(self, target, *args, **kwargs):
+    if point == "torn":  # half a file in the temp file
+        target.write(b"PAR1 half of a parquet file")
+        target.flush()
+        pause("torn")
+    return real_to_parquet(self, target, *args, **kwargs)
+
+
+def replace(source, destination):
+    if point == "unrenamed":  # the whole new file written, not yet renamed over the old one
+        pause("unrenamed")
+    return real_replace(source, destination)
+
+
+pd.DataFrame.to_parquet, os.replace = to_parquet, replace
+index = pd.bdate_range("1700-01-01", periods=100_000, name="date")
+price = 1.0 + np.arange(100_000) % 7
+big = pd.DataFrame({c: price for c in ("open", "high", "low", "close", "adj_close")}, index=index)
+big["volume"] = 1.0
+PriceCache(folder).write(big, "AAPL", None)
+pause("done")
+"""
+
+
+@pytest.mark.parametrize(
+    "point,expected_rows",
+    [("torn", "old"), ("unrenamed", "old"), ("done", "new")],
+)
+def test_a_cache_writer_killed_mid_write_leaves_the_old_file(tmp_path, point, expected_rows):
     cache = PriceCache(tmp_path)
     old = load_prices("AAPL", source="sample")
     cache.write(old, "AAPL", None)
-    before = (tmp_path / "prices" / "AAPL.parquet").read_bytes()
-    writer = (
-        "import sys, numpy as np, pandas as pd\n"
-        "from forecast.data import PriceCache\n"
-        "index = pd.bdate_range('1700-01-01', periods=100_000, name='date')\n"
-        "price = 1.0 + np.arange(100_000) % 7\n"
-        "big = pd.DataFrame({c: price for c in ('open', 'high', 'low', 'close', 'adj_close')}, index=index)\n"
-        "big['volume'] = 1.0\n"
-        "print('ready', flush=True)\n"
-        "while True:\n"
-        "    PriceCache(sys.argv[1]).write(big, 'AAPL', None)\n"
+    folder = tmp_path / "prices"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(tmp_path), point],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    survived = 0
-    for delay in (0.05, 0.13, 0.29, 0.41, 0.67):
-        cache.write(old, "AAPL", None)
-        process = subprocess.Popen(
-            [sys.executable, "-c", writer, str(tmp_path)], stdout=subprocess.PIPE, text=True
-        )
-        assert process.stdout.readline().strip() == "ready"
-        time.sleep(delay)
-        process.kill()
-        process.wait()
-        cached = PriceCache(tmp_path).read("AAPL")
-        assert cached is not None  # never a torn file: the old prices or a complete new write
-        assert len(cached.frame) in (len(old), 100_000)
-        survived += 1
-    assert survived == 5
-    cache.write(old, "AAPL", None)
-    assert (tmp_path / "prices" / "AAPL.parquet").read_bytes() == before
+    # the writer says it stands at `point` and waits there: the kill lands exactly there
+    assert process.stdout.readline().strip() == point
+    leftovers = list(folder.glob(".AAPL.*.tmp"))
+    assert bool(leftovers) == (point != "done")  # mid-write: its temp file is open
+    process.kill()
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    cached = PriceCache(tmp_path).read("AAPL")
+    assert cached is not None  # never a torn file: the old prices or the complete new ones
+    assert len(cached.frame) == (len(old) if expected_rows == "old" else 100_000)
 
 
 def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
@@ -205,12 +235,23 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
 
 
 def test_two_pipelines_for_one_ticker_end_with_one_consistent_champion(tmp_path):
+    # started together: each spends seconds importing and then trains for seconds, so their runs
+    # overlap; the run times below prove it (a test of a race that did not happen fails)
     first = start_pipeline(tmp_path, "--seed", "1")
-    time.sleep(1)
     second = start_pipeline(tmp_path, "--seed", "2")
     for process in (first, second):
         assert process.wait(timeout=600) == 0, process.stderr.read()[-2000:]
     client = client_for(tmp_path)
+    experiment = client.get_experiment_by_name("stockcast")
+    one, two = sorted(
+        (
+            r
+            for r in client.search_runs([experiment.experiment_id])
+            if r.info.run_name[:4] == "AAPL"
+        ),
+        key=lambda r: r.info.start_time,
+    )
+    assert two.info.start_time < one.info.end_time  # the two pipelines really overlapped
     versions = client.search_model_versions("name='stockcast-AAPL'")
     assert sorted(str(v.version) for v in versions) == ["1", "2"]
     best = max(versions, key=lambda v: float(v.tags["cv.skill_mean"]))
@@ -255,8 +296,9 @@ def test_registry_down_while_serving(tmp_path):
             status, ready = call("GET", f"{stack.api_url}/ready")
             assert status == 200 and ready["models"] == {"AAPL": "1"}  # still serving, degraded
             during = served[0]
-            time.sleep(2)
-            assert served[0] > during  # forecasts kept flowing with the registry down
+            # forecasts keep flowing with the registry down
+            wait_for(lambda: served[0] >= during + 20, 30, "forecasts while the registry is down")
+            assert failures == []
             stack.start_mlflow()
             deadline = time.monotonic() + 60
             while call("GET", f"{stack.api_url}/ready")[1]["registry"] != "ok":
