@@ -4,6 +4,7 @@ lookup is a binary search."""
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -21,7 +22,10 @@ def trading_days() -> np.ndarray:
     import exchange_calendars
 
     end = pd.Timestamp.today().normalize() + pd.DateOffset(years=YEARS_AHEAD)
-    calendar = exchange_calendars.get_calendar(EXCHANGE, start=FIRST_DAY, end=end)
+    with warnings.catch_warnings():  # exchange-calendars' own pandas 3 deprecations, not ours
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        calendar = exchange_calendars.get_calendar(EXCHANGE, start=FIRST_DAY, end=end)
     return calendar.sessions.to_numpy(dtype="datetime64[ns]")
 
 

@@ -15,7 +15,14 @@ import torch
 from forecast.calendar import next_trading_days
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig, for_window
 from forecast.models import StackedLSTM
-from forecast.models.training import Callback, TrainResult, WindowedData, seed_everything, train
+from forecast.models.training import (
+    INFERENCE_CHUNK,
+    Callback,
+    TrainResult,
+    WindowedData,
+    seed_everything,
+    train,
+)
 from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import build_features
 
@@ -100,7 +107,8 @@ class Forecaster:
         encoded = self.encoder_.encode(values, target, origins, targets=False)
         X = torch.from_numpy(np.ascontiguousarray(encoded.X))
         roll = steps if steps is not None and steps > self.window.horizon else None
-        pred = torch.cat([self.model_(X[i : i + 4096], roll) for i in range(0, len(X), 4096)])
+        chunks = range(0, len(X), INFERENCE_CHUNK)
+        pred = torch.cat([self.model_(X[i : i + INFERENCE_CHUNK], roll) for i in chunks])
         out = self.encoder_.decode(pred.numpy(), encoded.anchor)
         return out if steps is None else out[:, :steps]
 

@@ -25,8 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))  # one line, exit code 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    for noisy in ("mlflow", "alembic", "urllib3", "yfinance"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    _quiet_third_party()
 
     from forecast.data import DataUnavailableError, PriceDataError, load_prices
 
@@ -48,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from forecast import tracking
 
     experiment_id = tracking.configure(options.tracking_uri, options.experiment)
+    _quiet_third_party()  # again: importing mlflow set its loggers back to INFO
     tracking.mark_dead_runs_killed(experiment_id)
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
@@ -77,6 +77,29 @@ def _check_tickers_and_dates(options: PipelineOptions) -> None:
         raise ValueError("--source csv needs --csv PATH")
     if options.csv and len(options.tickers) > 1:
         raise ValueError("--csv reads one file: give one ticker")
+
+
+class _NotOurs(logging.Filter):
+    """Python warnings that are requests to us, not news to the user, go to DEBUG."""
+
+    NOISE = ("Add type hints to the `predict` method",)  # MLflow: our signature is the schema
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if any(text in record.getMessage() for text in self.NOISE):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+def _quiet_third_party() -> None:
+    """Third-party chatter ("Validating input example", ...) below WARNING; our own warnings
+    (sample fallback, stale cache) stay loud."""
+    for noisy in ("mlflow", "alembic", "urllib3", "yfinance"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # MLflow forces its UserWarnings past warning filters
+    warnings_log = logging.getLogger("py.warnings")
+    if not any(isinstance(f, _NotOurs) for f in warnings_log.filters):
+        warnings_log.addFilter(_NotOurs())
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:

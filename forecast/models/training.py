@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,8 @@ from torch import nn
 from forecast.config import TrainConfig
 from forecast.models.lstm import StackedLSTM
 from forecast.models.progress import ProgressBar
+
+INFERENCE_CHUNK = 4096  # windows per forward pass without gradients: bounds memory, not speed
 
 
 @dataclass(frozen=True)
@@ -77,22 +78,12 @@ def seed_everything(seed: int) -> None:
 
 
 def physical_cores() -> int:
-    """Physical CPU cores available to this process (hyperthreads do not help a small LSTM)."""
-    logical = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores: set[tuple[str, str]] = set()
-    try:
-        physical = core = ""
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                key, _, value = line.partition(":")
-                if key.strip() == "physical id":
-                    physical = value.strip()
-                elif key.strip() == "core id":
-                    core = value.strip()
-                    cores.add((physical, core))
-    except OSError:
-        pass
-    return max(1, min(logical or 1, len(cores) or (logical or 1)))
+    """Physical CPU cores this process may use (hyperthreads do not help a small LSTM): psutil's
+    physical count, capped by the CPU affinity (a container or taskset may allow fewer)."""
+    import psutil
+
+    allowed = len(psutil.Process().cpu_affinity() or []) or psutil.cpu_count() or 1
+    return max(1, min(allowed, psutil.cpu_count(logical=False) or allowed))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -260,10 +251,11 @@ class _Loop:
             return math.nan
         self.model.eval()
         total = torch.zeros((), device=self.device)
-        for start in range(0, len(X), 4096):
+        for start in range(0, len(X), INFERENCE_CHUNK):
+            stop = start + INFERENCE_CHUNK
             with self._autocast():
-                pred = self._predict(X[start : start + 4096]).float()
-            total += ((pred - Y[start : start + 4096]) ** 2).mean(dim=1).sum()
+                pred = self._predict(X[start:stop]).float()
+            total += ((pred - Y[start:stop]) ** 2).mean(dim=1).sum()
         return float(total) / len(X)
 
     def run(

@@ -3,6 +3,9 @@ load a version by alias."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,8 @@ from mlflow.tracking import MlflowClient
 from forecast.forecaster import Forecaster
 from forecast.tracking.names import CHAMPION, FOLDS_TAG, SKILL_TAG
 from forecast.tracking.runs import tracking_uri
+
+log = logging.getLogger(__name__)
 
 
 class ModelNotFoundError(LookupError):
@@ -98,7 +103,9 @@ def register(model_uri: str, name: str, tags: dict[str, str]) -> Any:
     except MlflowException as err:
         if "already exists" not in str(err).lower() and "RESOURCE_ALREADY_EXISTS" not in str(err):
             raise
-    version = mlflow.register_model(model_uri, name, tags=tags)
+    with contextlib.redirect_stderr(io.StringIO()) as chatter:  # "... already exists", printed
+        version = mlflow.register_model(model_uri, name, tags=tags)
+    log.debug("%s", chatter.getvalue().strip())
     return version
 
 

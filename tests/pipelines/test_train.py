@@ -345,3 +345,24 @@ def test_an_identical_rerun_keeps_the_champion(store, capsys):
     assert first == second and float(first) == parent.data.metrics["cv/model/skill_mean"]
     assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
     assert "kept champion v1: CV skill" in capsys.readouterr().out.split("version 2:")[1]
+
+
+def test_a_cli_run_prints_no_third_party_noise(tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.train",
+        "AAPL",
+        *TINY,
+        "--folds",
+        "1",
+        "--repeats",
+        "1",
+    ]
+    for _ in range(2):  # the second run registers version 2 of an existing model
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+    for noise in ("type hints", "already exists", "Validating input example", "Created version"):
+        assert noise not in result.stderr, result.stderr
+    assert "AAPL fold 1/1: RMSE" in result.stderr  # our own progress lines stay
+    assert "registered stockcast-AAPL version 2" in result.stdout
