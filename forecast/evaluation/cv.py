@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from forecast.evaluation.splits import Fold, walk_forward_splits
 from forecast.forecaster import Forecaster
 from forecast.models.training import Callback
 from forecast.prep.encoding import WindowEncoder
-from forecast.prep.features import build_features
+from forecast.prep.features import Features, build_features
 
 CallbackFactory = Callable[[int, int], Sequence[Callback]]  # (fold, repeat) -> callbacks
 
@@ -61,6 +61,17 @@ def diagnose(history: dict[str, list[float]], target_variance: float) -> str:
     return "good"
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What every fold of one cross-validation shares."""
+
+    window: WindowConfig
+    lstm: LSTMConfig
+    train: TrainConfig
+    cv: CVConfig
+    callbacks_for: CallbackFactory | None
+
+
 def cross_validate(
     prices: pd.DataFrame,
     window: WindowConfig,
@@ -71,63 +82,71 @@ def cross_validate(
 ) -> Iterator[FoldResult]:
     """Yield each fold's result as soon as it is done (oldest test block first)."""
     features = build_features(prices, window.features, window.target)
-    values, target, dates = features.values, features.target, features.index
     horizon = window.horizon
     gap = horizon - 1 if cv.gap is None else cv.gap
     if gap < horizon - 1:
         raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
-    first_origin = WindowEncoder.for_window(window).first_origin
     folds = walk_forward_splits(
-        len(target),
+        len(features.target),
         cv.n_folds,
         cv.test_size,
         mode=cv.mode,
         train_size=cv.train_size,
         gap=gap,
-        min_train_rows=first_origin + horizon + 1,
+        min_train_rows=WindowEncoder.for_window(window).first_origin + horizon + 1,
     )
+    plan = _Plan(window, lstm, train, cv, callbacks_for)
     for fold in list(folds):
-        yield _run_fold(
-            fold, values, target, dates, window, lstm, train, cv, callbacks_for, first_origin
-        )
+        yield _run_fold(fold, features, plan)
 
 
-def _run_fold(
-    fold: Fold,
-    values: np.ndarray,
-    target: np.ndarray,
-    dates: pd.DatetimeIndex,
-    window: WindowConfig,
-    lstm: LSTMConfig,
-    train: TrainConfig,
-    cv: CVConfig,
-    callbacks_for: CallbackFactory | None,
-    first_origin: int,
-) -> FoldResult:
-    horizon, lookback = window.horizon, window.lookback
+@dataclass
+class _Repeats:
+    """Every repeat's fit of one fold."""
+
+    forecasts: list[np.ndarray] = field(default_factory=list)  # per repeat, (N, H) prices
+    histories: list[dict[str, list[float]]] = field(default_factory=list)
+    best_epochs: list[int] = field(default_factory=list)
+    diagnoses: list[str] = field(default_factory=list)
+
+
+def _fit_repeats(
+    fold: Fold, features: Features, plan: _Plan, origins: np.ndarray, seen: int
+) -> _Repeats:
+    """Fit one model per seed on the fold's training rows; forecast from `origins`, each seeing
+    only rows before it (and nothing after row `seen`)."""
+    values, target = features.values, features.target
     train_rows = slice(fold.train_start, fold.train_end)
+    out = _Repeats()
+    for repeat in range(plan.cv.repeats):
+        train = replace(plan.train, seed=plan.train.seed + repeat)
+        forecaster = Forecaster(plan.window, plan.lstm, train)
+        callbacks = plan.callbacks_for(fold.index, repeat) if plan.callbacks_for else ()
+        result = forecaster.fit_arrays(values[train_rows], target[train_rows], callbacks)
+        out.forecasts.append(forecaster.forecast_origins(values[:seen], target[:seen], origins))
+        out.histories.append(result.history)
+        out.best_epochs.append(result.best_epoch)
+        out.diagnoses.append(diagnose(result.history, result.target_variance))
+    return out
+
+
+def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
+    horizon, lookback = plan.window.horizon, plan.window.lookback
+    target, dates = features.target, features.index
+    first_origin = WindowEncoder.for_window(plan.window).first_origin
     # the fold sees nothing after its test block, and each origin nothing after itself
-    seen_values, seen_target = values[: fold.test_end], target[: fold.test_end]
+    seen_target = target[: fold.test_end]
     origins = np.arange(max(fold.test_start, first_origin), fold.test_end - horizon + 1)
     actual = sliding_window_view(seen_target, horizon)[origins]
     history = sliding_window_view(seen_target, lookback)[origins - lookback]
     last_observed = seen_target[origins - 1]
-    scale = in_sample_naive_mae(target[train_rows])
+    scale = in_sample_naive_mae(target[fold.train_start : fold.train_end])
 
-    forecasts, histories, best_epochs, model_steps, diagnoses = [], [], [], [], []
-    for repeat in range(cv.repeats):
-        forecaster = Forecaster(window, lstm, replace(train, seed=train.seed + repeat))
-        callbacks = callbacks_for(fold.index, repeat) if callbacks_for else ()
-        result = forecaster.fit_arrays(values[train_rows], target[train_rows], callbacks)
-        forecast = forecaster.forecast_origins(seen_values, seen_target, origins)
-        forecasts.append(forecast)
-        histories.append(result.history)
-        best_epochs.append(result.best_epoch)
-        diagnoses.append(diagnose(result.history, result.target_variance))
-        model_steps.append(forecast_metrics(actual, forecast, last_observed, scale))
+    repeats = _fit_repeats(fold, features, plan, origins, fold.test_end)
+    model_steps = [forecast_metrics(actual, f, last_observed, scale) for f in repeats.forecasts]
     repeat_metrics = [
         overall(steps, actual, forecast)
-        for steps, forecast in zip(model_steps, forecasts, strict=True)
+        for steps, forecast in zip(model_steps, repeats.forecasts, strict=True)
     ]
 
     baselines = {name: fn(history, horizon) for name, fn in BASELINES.items()}
@@ -151,13 +170,13 @@ def _run_fold(
         origin_dates=dates[origins],
         actual=actual,
         last_observed=last_observed,
-        forecasts=forecasts,
+        forecasts=repeats.forecasts,
         baselines=baselines,
         metrics=metrics,
         per_step=per_step,
         repeat_metrics=repeat_metrics,
-        histories=histories,
-        best_epochs=best_epochs,
-        diagnosis=Counter(diagnoses).most_common(1)[0][0],
+        histories=repeats.histories,
+        best_epochs=repeats.best_epochs,
+        diagnosis=Counter(repeats.diagnoses).most_common(1)[0][0],
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )
