@@ -45,7 +45,7 @@ class PipelineProgress:
             f"{time.perf_counter() - self.started:.0f} s elapsed"
         )
         if self.bar is not None:
-            self.bar.stream.write("\r\033[K" + message + "\n")
+            self.bar.write(message)
         else:
             log.info(message)
 
