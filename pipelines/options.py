@@ -118,7 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
         "[cv] sections and run keys; options given here override it",
     )
     add_data_options(p.add_argument_group("data"))
-    win = p.add_argument_group("windows")
+    _add_window_options(p)
+    _add_model_options(p)
+    _add_training_options(p)
+    _add_cv_options(p)
+    _add_tracking_options(p)
+    return p
+
+
+def _add_window_options(parser: argparse.ArgumentParser) -> None:
+    """--lookback, --horizon, --features, --target, --scaler."""
+    win = parser.add_argument_group("windows")
     win.add_argument(
         "--lookback", type=int, help=f"days of history (default {_default('window', 'lookback')})"
     )
@@ -130,7 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     win.add_argument("--target", choices=("adj_close", "close"), help="default adj_close")
     win.add_argument("--scaler", choices=SCALERS, help=f"default {_default('window', 'scaler')}")
-    model = p.add_argument_group("model")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The network: --hidden-sizes, dropouts, --head, --bidirectional."""
+    model = parser.add_argument_group("model")
     model.add_argument(
         "--hidden-sizes",
         type=_hidden_sizes,
@@ -141,7 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--recurrent-dropout", type=float, help="on recurrent weights (default 0)")
     model.add_argument("--head", choices=HEADS, help=f"default {_default('lstm', 'head')}")
     model.add_argument("--bidirectional", action="store_true", default=None)
-    fit = p.add_argument_group("training")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The training loop: epochs, batch, lr, patience, device, seed, threads."""
+    fit = parser.add_argument_group("training")
     fit.add_argument(
         "--epochs", type=int, help=f"maximum epochs (default {_default('train', 'epochs')})"
     )
@@ -151,7 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     fit.add_argument("--seed", type=int, help=f"default {_default('train', 'seed')}")
     fit.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
-    cv = p.add_argument_group("cross-validation")
+
+
+def _add_cv_options(parser: argparse.ArgumentParser) -> None:
+    """Walk-forward cross-validation: folds, test size, gap, mode, repeats."""
+    cv = parser.add_argument_group("cross-validation")
     cv.add_argument("--folds", type=int, help=f"default {_default('cv', 'n_folds')}")
     cv.add_argument(
         "--test-size", type=int, help=f"rows per test block (default {_default('cv', 'test_size')})"
@@ -162,7 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument(
         "--repeats", type=int, help=f"seeds per fold (default {_default('cv', 'repeats')})"
     )
-    track = p.add_argument_group("tracking")
+
+
+def _add_tracking_options(parser: argparse.ArgumentParser) -> None:
+    """MLflow and the registry: --tracking-uri, --experiment, --promote | --no-register."""
+    track = parser.add_argument_group("tracking")
     track.add_argument(
         "--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db)"
     )
@@ -176,7 +202,6 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument(
         "--no-register", action="store_true", help="log the model but do not register it"
     )
-    return p
 
 
 def read_config_file(path: str) -> dict[str, Any]:
