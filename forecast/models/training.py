@@ -258,6 +258,33 @@ class _Loop:
             total += ((pred - Y[start:stop]) ** 2).mean(dim=1).sum()
         return float(total) / len(X)
 
+    def _fit_epoch(
+        self,
+        epoch: int,
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        X_val: torch.Tensor,
+        Y_val: torch.Tensor,
+        result: TrainResult,
+    ) -> tuple[float, dict[str, float]]:
+        """Train and validate one epoch, record it in `result.history`, step the LR plateau;
+        returns the loss early stopping watches and the epoch's metrics."""
+        lr = self.optimizer.param_groups[0]["lr"]
+        train_loss = self._epoch(X, Y)
+        val_loss = self._evaluate(X_val, Y_val)
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch} (loss {train_loss}); lower "
+                f"lr={self.config.lr} or set grad_clip"
+            )
+        result.history["train_loss"].append(train_loss)
+        result.history["val_loss"].append(val_loss)
+        result.history["lr"].append(lr)
+        monitored = val_loss if len(X_val) else train_loss
+        if self.plateau is not None:
+            self.plateau.step(monitored)
+        return monitored, {"train_loss": train_loss, "val_loss": val_loss, "lr": lr}
+
     def run(
         self,
         X: torch.Tensor,
@@ -279,31 +306,13 @@ class _Loop:
         best_state, best, waited = None, math.inf, 0
         started = time.perf_counter()
         for epoch in range(1, config.epochs + 1):
-            lr = self.optimizer.param_groups[0]["lr"]
-            train_loss = self._epoch(X, Y)
-            val_loss = self._evaluate(X_val, Y_val)
-            if not math.isfinite(train_loss):
-                raise FloatingPointError(
-                    f"training diverged at epoch {epoch} (loss {train_loss}); lower lr={config.lr} "
-                    "or set grad_clip"
-                )
-            result.history["train_loss"].append(train_loss)
-            result.history["val_loss"].append(val_loss)
-            result.history["lr"].append(lr)
-            monitored = val_loss if len(X_val) else train_loss
-            if self.plateau is not None:
-                self.plateau.step(monitored)
+            monitored, metrics = self._fit_epoch(epoch, X, Y, X_val, Y_val, result)
+            metrics["seconds"] = time.perf_counter() - started
             if monitored < best - config.min_delta or best_state is None:
                 best, waited, result.best_epoch = monitored, 0, epoch
                 best_state = copy.deepcopy(self.model.state_dict())
             else:
                 waited += 1
-            metrics = {
-                "train_loss": train_loss,
-                "val_loss": val_loss,
-                "lr": lr,
-                "seconds": time.perf_counter() - started,
-            }
             for callback in callbacks:
                 callback.on_epoch_end(epoch, metrics)
             if bar is not None:
@@ -315,7 +324,7 @@ class _Loop:
         if bar is not None:
             bar.close()
         if best_state is not None and len(X_val):
-            self.model.load_state_dict(best_state)
+            self.model.load_state_dict(best_state)  # early stopping keeps the best epoch
         else:
             result.best_epoch = result.epochs_run
         result.best_val_loss = result.history["val_loss"][result.best_epoch - 1]
