@@ -68,3 +68,11 @@ def wait_for(predicate, timeout: float = 60, what: str = "condition"):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def history_rows(prices) -> list[dict[str, object]]:
+    """A price frame's rows as a POST /forecast `history`: date and (split-adjusted) close."""
+    return [
+        {"date": f"{d:%Y-%m-%d}", "close": float(c)}
+        for d, c in zip(prices.index, prices["adj_close"], strict=True)
+    ]

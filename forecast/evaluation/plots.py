@@ -15,25 +15,18 @@ if TYPE_CHECKING:
     from forecast.evaluation.cv import FoldResult
 
 
+_CURVES = (("train_loss", "tab:blue", "train"), ("val_loss", "tab:orange", "validation"))
+
+
 def learning_curves(histories: list[dict[str, list[float]]], title: str) -> Figure:
     """Train and validation loss of every repeat on one plot."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for repeat, history in enumerate(histories):
         epochs = range(1, len(history["train_loss"]) + 1)
-        ax.plot(
-            epochs,
-            history["train_loss"],
-            color="tab:blue",
-            alpha=0.7,
-            label="train" if repeat == 0 else None,
-        )
-        ax.plot(
-            epochs,
-            history["val_loss"],
-            color="tab:orange",
-            alpha=0.7,
-            label="validation" if repeat == 0 else None,
-        )
+        for key, color, label in _CURVES:
+            ax.plot(
+                epochs, history[key], color=color, alpha=0.7, label=label if repeat == 0 else None
+            )
     ax.set(title=title, xlabel="epoch", ylabel="MSE (scaled)", yscale="log")
     ax.legend()
     fig.tight_layout()

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from forecast.data import load_prices
 from forecast.forecaster import Forecaster
 from pipelines.train import main
-from tests.helpers import wait_for
+from tests.helpers import history_rows, wait_for
 
 TINY = [
     "--source",
@@ -322,10 +322,7 @@ def test_a_lower_case_ticker_registers_the_model_the_service_serves(store, capsy
     with TestClient(create_app(settings)) as api:
         wait_for(lambda: api.get("/ready").status_code == 200, 60, "the API to load AAPL")
         prices = load_prices("AAPL", source="sample").iloc[-30:]
-        history = [
-            {"date": f"{d:%Y-%m-%d}", "close": float(c)}
-            for d, c in zip(prices.index, prices["adj_close"], strict=True)
-        ]
+        history = history_rows(prices)
         response = api.post("/forecast", json={"ticker": "aapl", "history": history})
     assert response.status_code == 200, response.text
     assert response.json()["ticker"] == "AAPL"

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from forecast.data import PriceCache, load_prices
 from service.team_stack import Stack, postgres_bin
-from tests.helpers import call, run_pipeline, wait_for
+from tests.helpers import call, history_rows, run_pipeline, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -262,10 +262,7 @@ def test_two_pipelines_for_one_ticker_end_with_one_consistent_champion(tmp_path)
 def test_registry_down_while_serving(tmp_path):
     postgres_bin()
     prices = load_prices("AAPL", source="sample").iloc[-40:]
-    history = [
-        {"date": f"{d:%Y-%m-%d}", "close": float(c)}
-        for d, c in zip(prices.index, prices["adj_close"], strict=True)
-    ]
+    history = history_rows(prices)
     api_env = {"STOCKCAST_RELOAD_INTERVAL_S": "0.5", "STOCKCAST_REGISTRY_RETRY_S": "0.5"}
     with Stack(tmp_path / "stack", ("AAPL",), api_env) as stack:
         run_pipeline(stack.mlflow_uri, tmp_path, *PIPELINE, "--epochs", "1", "--folds", "1")

@@ -7,7 +7,7 @@ import pytest
 
 from forecast.data import load_prices
 from service.team_stack import Stack, postgres_bin
-from tests.helpers import TINY_PIPELINE, call, run_pipeline, wait_for
+from tests.helpers import TINY_PIPELINE, call, history_rows, run_pipeline, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,7 @@ def needs_postgres():
 
 def test_train_track_serve_and_swap_on_the_team_stack(tmp_path, needs_postgres):
     prices = load_prices("AAPL", source="sample").iloc[-30:]
-    history = [
-        {"date": f"{d:%Y-%m-%d}", "close": float(c)}
-        for d, c in zip(prices.index, prices["adj_close"], strict=True)
-    ]
+    history = history_rows(prices)
     api_env = {"STOCKCAST_RELOAD_INTERVAL_S": "1", "STOCKCAST_REGISTRY_RETRY_S": "0.5"}
     with Stack(tmp_path / "stack", ("AAPL",), api_env) as stack:
         pids = stack.pids
