@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -24,11 +24,19 @@ from forecast.models.training import (
     train,
 )
 from forecast.prep.encoding import WindowEncoder
-from forecast.prep.features import build_features
+from forecast.prep.features import Features, build_features
 
 CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
 FORMAT_VERSION = 1
 MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecast prices `values` (steps,) on trading `dates` after the series' last day."""
+
+    dates: pd.DatetimeIndex
+    values: np.ndarray
 
 
 class Forecaster:
@@ -112,41 +120,54 @@ class Forecaster:
         out = self.encoder_.decode(pred.numpy(), encoded.anchor)
         return out if steps is None else out[:, :steps]
 
-    @torch.inference_mode()
-    def forecast_latest(
-        self, series: Sequence[tuple[np.ndarray, np.ndarray]], steps: int | None = None
-    ) -> np.ndarray:
-        """One forecast after the end of each (values (T, F), target (T,)) series, in a single
-        forward pass: (len(series), steps or horizon) prices."""
+    def features(self, prices: pd.DataFrame) -> Features:
+        """This model's inputs from a validated price frame: the features it was fit on, from
+        the last `window.history_rows` rows (all it reads). ValueError when rows or columns
+        fall short."""
         self._require_fitted()
-        encoded = [
-            self.encoder_.encode(values, target, np.array([len(target)]), targets=False)
-            for values, target in series
-        ]
-        X = torch.from_numpy(np.ascontiguousarray(np.concatenate([e.X for e in encoded])))
-        roll = steps if steps is not None and steps > self.window.horizon else None
-        pred = self.model_(X, roll).numpy()
-        out = self.encoder_.decode(pred, np.concatenate([e.anchor for e in encoded]))
-        return out if steps is None else out[:, :steps]
-
-    def predict(self, prices: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
-        """Forecasts after the last row of `prices`: index `date` (next NYSE trading days),
-        column `forecast` in price units. `horizon` defaults to (and may not exceed) the model's."""
-        steps = self.check_horizon(horizon)
-        features = build_features(prices, self.window.features, self.window.target)
-        if features.columns != self.columns_:
-            raise ValueError(
-                f"prices give features {features.columns}; the model was fit on {self.columns_}"
-            )
         needed = self.window.history_rows
         if len(prices) < needed:
             raise ValueError(
                 f"lookback={self.window.lookback} needs at least {needed} rows of "
                 f"prices; got {len(prices)}"
             )
-        values = self.forecast_latest([(features.values, features.target)], steps)[0]
-        dates = next_trading_days(features.index[-1], steps)
-        return pd.DataFrame({"forecast": values}, index=dates)
+        features = build_features(prices.iloc[-needed:], self.window.features, self.window.target)
+        if features.columns != self.columns_:
+            raise ValueError(
+                f"prices give features {features.columns}; the model was fit on {self.columns_}"
+            )
+        return features
+
+    @torch.inference_mode()
+    def forecast(self, series: Sequence[Features], steps: int | None = None) -> list[Forecast]:
+        """One forecast after the end of each feature series (see `features`), in a single
+        forward pass, each on the next NYSE trading days. `steps` as in `check_horizon`."""
+        steps = self.check_horizon(steps)
+        needed = self.encoder_.first_origin
+        encoded = []
+        for one in series:
+            if one.columns != self.columns_ or len(one.target) < needed:
+                raise ValueError(
+                    f"features {one.columns} x {len(one.target)} rows; the model reads "
+                    f"{self.columns_} x at least {needed} rows"
+                )
+            origin = np.array([len(one.target)])
+            encoded.append(self.encoder_.encode(one.values, one.target, origin, targets=False))
+        X = torch.from_numpy(np.ascontiguousarray(np.concatenate([e.X for e in encoded])))
+        roll = steps if steps > self.window.horizon else None
+        pred = self.model_(X, roll).numpy()
+        values = self.encoder_.decode(pred, np.concatenate([e.anchor for e in encoded]))[:, :steps]
+        return [
+            Forecast(next_trading_days(one.index[-1], steps), row)
+            for one, row in zip(series, values, strict=True)
+        ]
+
+    def predict(self, prices: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+        """Forecasts after the last row of `prices`: index `date` (next NYSE trading days),
+        column `forecast` in price units. `horizon` defaults to (and may not exceed) the model's."""
+        steps = self.check_horizon(horizon)
+        (out,) = self.forecast([self.features(prices)], steps)
+        return pd.DataFrame({"forecast": out.values}, index=out.dates)
 
     def save(self, directory: str | Path) -> Path:
         """JSON config + safetensors weights (no pickle). Returns the directory."""

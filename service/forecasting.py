@@ -8,11 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.calendar import next_trading_days
 from forecast.data import load_prices
 from forecast.data.history import prices_from_rows
-from forecast.forecaster import Forecaster
-from forecast.prep.features import build_features
+from forecast.forecaster import Forecast, Forecaster
+from forecast.prep.features import Features, target_features
 from service.config import Settings
 from service.models import LoadedModel
 from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse, ModelRef, PriceRow
@@ -53,56 +52,51 @@ def _check_history(rows: Sequence[PriceRow], forecaster: Forecaster, settings: S
         )
 
 
-def series_from_history(
+def features_from_history(
     rows: Sequence[PriceRow], forecaster: Forecaster, settings: Settings
-) -> tuple[np.ndarray, np.ndarray, dt.date]:
-    """(values (T, F), target (T,), last date) from request rows; only the rows the model reads."""
+) -> Features:
+    """The model's features from request rows; only the rows the model reads, and no I/O."""
     _check_history(rows, forecaster, settings)
     recent = rows[-forecaster.window.history_rows :]
-    if forecaster.window.features == "close":  # the fast path: no pandas
+    window = forecaster.window
+    if window.features == "close":  # the target price alone: skip the price frame
+        adjusted = window.target == "adj_close"
         target = np.fromiter(
-            (
-                r.adj_close
-                if r.adj_close is not None and forecaster.window.target == "adj_close"
-                else r.close
-                for r in recent
-            ),
+            (r.adj_close if adjusted and r.adj_close is not None else r.close for r in recent),
             dtype=np.float64,
             count=len(recent),
         )
-        return target[:, None].astype(np.float32), target, recent[-1].date
+        return target_features(target, pd.DatetimeIndex([r.date for r in recent]), window.target)
     frame = pd.DataFrame([r.model_dump(exclude_none=True) for r in recent])
     try:
-        prices = prices_from_rows(frame, forecaster.window.features)
-        features = build_features(prices, forecaster.window.features, forecaster.window.target)
+        return forecaster.features(prices_from_rows(frame, window.features))
     except ValueError as err:
         raise RequestProblem(("body", "history"), str(err)) from err
-    return features.values, features.target, recent[-1].date
 
 
-def series_from_data_layer(
+def features_from_data_layer(
     ticker: str, forecaster: Forecaster, settings: Settings
-) -> tuple[np.ndarray, np.ndarray, dt.date, str]:
+) -> tuple[Features, str]:
+    """The model's features from the data layer's prices for `ticker`, and their source."""
     prices = load_prices(ticker, source=settings.data_source, data_dir=settings.data_dir)
-    features = build_features(prices, forecaster.window.features, forecaster.window.target)
     if len(prices) < forecaster.window.history_rows:
         raise RequestProblem(
             ("body", "ticker"), f"only {len(prices)} days of {ticker} prices are available"
         )
-    return features.values, features.target, features.index[-1].date(), str(prices.attrs["source"])
+    return forecaster.features(prices), str(prices.attrs["source"])
 
 
 def respond(
-    ticker: str, model: LoadedModel, values: np.ndarray, last: dt.date, source: str
+    ticker: str, model: LoadedModel, forecast: Forecast, last: pd.Timestamp, source: str
 ) -> ForecastResponse:
     registered = model.registered
-    dates = next_trading_days(pd.Timestamp(last), len(values))
     return ForecastResponse(
         ticker=ticker,
-        as_of=last,
+        as_of=last.date(),
         history_source=source,
         forecasts=[
-            ForecastPoint(date=d.date(), value=float(v)) for d, v in zip(dates, values, strict=True)
+            ForecastPoint(date=d.date(), value=float(v))
+            for d, v in zip(forecast.dates, forecast.values, strict=True)
         ],
         model=ModelRef(
             name=registered.name,
@@ -127,21 +121,25 @@ def forecast_many(
                 ("body", "horizon") if len(requests) == 1 else ("body", "requests", i, "horizon")
             )
             raise RequestProblem(field, str(err)) from err
-    series, lasts, sources = [], [], []
+    series, sources = [], []
     for request in requests:
-        ticker = request.ticker
         if request.history is None:
-            values, target, last, source = series_from_data_layer(ticker, forecaster, settings)
+            features, source = features_from_data_layer(request.ticker, forecaster, settings)
         else:
-            (values, target, last), source = (
-                series_from_history(request.history, forecaster, settings),
-                "request",
-            )
-        series.append((values, target))
-        lasts.append(last)
+            features = features_from_history(request.history, forecaster, settings)
+            source = "request"
+        series.append(features)
         sources.append(source)
-    forecasts = forecaster.forecast_latest(series, max(steps))
+    forecasts = forecaster.forecast(series, max(steps))
     return [
-        respond(request.ticker, model, forecasts[i, : steps[i]], lasts[i], sources[i])
-        for i, request in enumerate(requests)
+        respond(
+            request.ticker,
+            model,
+            Forecast(forecast.dates[:step], forecast.values[:step]),
+            features.index[-1],
+            source,
+        )
+        for request, forecast, step, features, source in zip(
+            requests, forecasts, steps, series, sources, strict=True
+        )
     ]

@@ -32,6 +32,13 @@ def _close(prices: pd.DataFrame, target: str) -> pd.DataFrame:
     return prices[[target]]
 
 
+def target_features(target: np.ndarray, index: pd.DatetimeIndex, target_name: str) -> Features:
+    """The "close" set straight from target prices (T,) on `index`, without a price frame:
+    what build_features(prices, "close", target_name) gives for those prices."""
+    target = np.asarray(target, dtype=np.float64)
+    return Features(target[:, None].astype(np.float32), target, (target_name,), target_name, index)
+
+
 def _ohlcv(prices: pd.DataFrame, target: str) -> pd.DataFrame:
     frame = _adjusted_ohlc(prices)
     frame["close"] = prices[target]

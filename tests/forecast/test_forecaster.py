@@ -12,6 +12,7 @@ from forecast.data.history import prices_from_rows
 from forecast.evaluation.cv import cross_validate, diagnose
 from forecast.forecaster import Forecaster
 from forecast.prep.encoding import WindowEncoder
+from forecast.prep.features import Features, build_features, target_features
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
 TINY_TRAIN = TrainConfig(epochs=2, batch_size=64, device="cpu", threads=1, progress=False)
@@ -67,6 +68,46 @@ def test_fit_predict_in_price_units_on_trading_days(prices):
         forecaster.predict(prices, horizon=4)
     with pytest.raises(ValueError, match="needs at least 20 rows of prices; got 10"):
         forecaster.predict(prices.iloc[:10])
+
+
+@pytest.mark.parametrize("features", ["close", "returns"])
+def test_one_pass_over_many_series_matches_predict_for_each(prices, features):
+    window = WindowConfig(lookback=12, horizon=3, features=features, scaler="standard")
+    lstm = LSTMConfig(hidden_sizes=(8,), n_features={"close": 1, "returns": 3}[features])
+    forecaster = Forecaster(window, lstm, TINY_TRAIN).fit(prices)
+    frames = [prices, prices.iloc[:-40], prices.iloc[-window.history_rows :]]
+    together = forecaster.forecast([forecaster.features(p) for p in frames], 2)
+    for frame, out in zip(frames, together, strict=True):
+        alone = forecaster.predict(frame, horizon=2)
+        # one batch or three: float sums may differ in the last bits
+        np.testing.assert_allclose(out.values, alone["forecast"].to_numpy(), rtol=1e-6)
+        assert list(out.dates) == list(alone.index) == list(next_trading_days(frame.index[-1], 2))
+    # only the last history_rows rows are read: a long and a cut history forecast alike
+    np.testing.assert_array_equal(together[0].values, together[2].values)
+
+
+def test_forecast_refuses_features_the_model_cannot_read(prices):
+    forecaster = Forecaster(WindowConfig(lookback=12, horizon=2), TINY_LSTM, TINY_TRAIN).fit(prices)
+    short = forecaster.features(prices)
+    short = Features(
+        short.values[:5], short.target[:5], short.columns, "adj_close", short.index[:5]
+    )
+    with pytest.raises(
+        ValueError, match=r"x 5 rows; the model reads \('adj_close',\) x at least 12"
+    ):
+        forecaster.forecast([short])
+    other = build_features(prices, "returns", "adj_close")
+    with pytest.raises(ValueError, match="the model reads"):
+        forecaster.forecast([other])
+
+
+def test_target_features_are_the_close_set_without_a_frame(prices):
+    expected = build_features(prices, "close", "close")
+    got = target_features(prices["close"].to_numpy(), prices.index, "close")
+    np.testing.assert_array_equal(got.values, expected.values)
+    np.testing.assert_array_equal(got.target, expected.target)
+    assert (got.columns, got.target_name) == (expected.columns, expected.target_name)
+    assert got.index.equals(expected.index) and got.values.dtype == np.float32
 
 
 def test_unfitted_forecaster_refuses():
