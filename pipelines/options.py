@@ -9,7 +9,7 @@ import argparse
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from forecast.config import (
     CV_MODES,
@@ -104,8 +104,16 @@ def add_data_options(group: Any) -> None:
     )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem and where the options are, not the usage
+    block (exit code 2, as argparse)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n(see `{self.prog} --help` for the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="python -m pipelines.train",
         description="Walk-forward cross-validate stacked LSTMs against naive baselines, fit a "
         "final model on all data, track it all in MLflow and register it in the model registry.",

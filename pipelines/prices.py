@@ -18,11 +18,11 @@ from forecast.data import (
     normalize_ticker,
 )
 from forecast.data.frame import parse_date
-from pipelines.options import add_data_options
+from pipelines.options import Parser, add_data_options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m pipelines.prices",
         description="Load daily prices (cache -> Yahoo -> stale cache -> bundled sample) and "
         "print what was loaded.",

@@ -21,9 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         options = options_from_args(args)
-        _check_tickers_and_dates(options)
+        _check_before_any_run(options)
     except ValueError as err:
-        parser.error(str(err))  # one line, exit code 2
+        parser.error(str(err))  # one line, exit code 2, before any run is opened
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     _quiet_third_party()
 
@@ -68,9 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_tickers_and_dates(options: PipelineOptions) -> None:
+def _check_before_any_run(options: PipelineOptions) -> None:
+    """What can be checked without data: dates, the CSV rule, and that the device exists."""
     from forecast.data.frame import parse_date
+    from forecast.models.training import autocast_dtype, resolve_device
 
+    autocast_dtype(options.train.precision, resolve_device(options.train.device))
     parse_date(options.start, "--start")
     parse_date(options.end, "--end")
     if options.source == "csv" and not options.csv:
@@ -79,27 +82,11 @@ def _check_tickers_and_dates(options: PipelineOptions) -> None:
         raise ValueError("--csv reads one file: give one ticker")
 
 
-class _NotOurs(logging.Filter):
-    """Python warnings that are requests to us, not news to the user, go to DEBUG."""
-
-    NOISE = ("Add type hints to the `predict` method",)  # MLflow: our signature is the schema
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if any(text in record.getMessage() for text in self.NOISE):
-            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-            return logging.getLogger().isEnabledFor(logging.DEBUG)
-        return True
-
-
 def _quiet_third_party() -> None:
     """Third-party chatter ("Validating input example", ...) below WARNING; our own warnings
     (sample fallback, stale cache) stay loud."""
     for noisy in ("mlflow", "alembic", "urllib3", "yfinance"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.captureWarnings(True)  # MLflow forces its UserWarnings past warning filters
-    warnings_log = logging.getLogger("py.warnings")
-    if not any(isinstance(f, _NotOurs) for f in warnings_log.filters):
-        warnings_log.addFilter(_NotOurs())
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:

@@ -87,11 +87,12 @@ def physical_cores() -> int:
 
 
 def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda, then mps, then cpu; anything else as torch reads it (checked)."""
+    """'auto' -> cuda, then mps, then cpu; anything else as torch reads it, checked to exist
+    here (ValueError naming the device and what this machine has)."""
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
     try:
@@ -101,10 +102,16 @@ def resolve_device(name: str) -> torch.device:
             f"device={name!r} is not a torch device; use auto, cpu, cuda, cuda:N or mps"
         ) from err
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={name!r} was asked for but CUDA is not available here; use auto or cpu"
-        )
-    return device
+        missing = "CUDA is not available here"
+    elif device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        missing = f"this machine has {torch.cuda.device_count()} CUDA device(s)"
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        missing = "MPS (Apple silicon) is not available here"
+    elif device.type not in ("cpu", "cuda", "mps"):
+        missing = "Stockcast trains on cpu, cuda or mps"
+    else:
+        return device
+    raise ValueError(f"device={name!r} was asked for but {missing}; use auto or cpu")
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:

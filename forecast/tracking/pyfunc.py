@@ -7,7 +7,8 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 import forecast
 from forecast.forecaster import Forecaster
@@ -36,8 +37,8 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
                 "forecast": output["forecast"],
             }
         )
-        signature = infer_signature(
-            example, output_frame, params={"horizon": forecaster.window.horizon}
+        signature = _any_date(
+            infer_signature(example, output_frame, params={"horizon": forecaster.window.horizon})
         )
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -50,6 +51,16 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
             step=step,
         )
     return info.model_uri
+
+
+def _any_date(signature: ModelSignature) -> ModelSignature:
+    """`date` may come as text, datetime64 or dates (prices_from_rows reads them all); MLflow's
+    schema check would accept only the example's text."""
+    columns = [
+        ColSpec(AnyType(), "date") if spec.name == "date" else spec
+        for spec in signature.inputs.inputs
+    ]
+    return ModelSignature(Schema(columns), signature.outputs, signature.params)
 
 
 def _example_prices(example: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:

@@ -1,21 +1,18 @@
 """The MLflow pyfunc "model from code" that wraps a saved Forecaster (no cloudpickle).
 
 MLflow runs this file when the model loads; `set_model` hands it the model object. Input: a frame
-of recent prices (`date`, `close`, plus the columns the model's features read). Output: a frame
-of `date` (next NYSE trading days) and `forecast` in price units. Param `horizon` shortens it.
+of recent prices (`date` as text, datetime64 or dates; `close`, plus the columns the model's
+features read). Output: a frame of `date` (next NYSE trading days, as text) and `forecast` in
+price units. Param `horizon` shortens it.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
-
-# MLflow asks for type hints on predict; we rely on the logged signature instead
-warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
 
 
 class StockcastModel(PythonModel):
@@ -24,8 +21,10 @@ class StockcastModel(PythonModel):
 
         self.forecaster = Forecaster.load(context.artifacts["forecaster"])
 
-    # no type hints here: MLflow would read them as an input schema; the logged signature is it
-    def predict(self, context, model_input, params=None):
+    # a DataFrame hint: MLflow infers no schema from it (the logged signature is the schema)
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         from forecast.data.history import prices_from_rows
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)

@@ -244,15 +244,20 @@ def test_runs_of_dead_processes_are_marked_killed(store):
         (["AAPL", "--source", "csv"], "--source csv needs --csv PATH"),
         (["AAPL", "--start", "2020-02-30"], "--start='2020-02-30' is not a date"),
         (["AAPL", "--promote", "--no-register"], "not allowed with argument"),
+        (["AAPL", "--device", "mps"], "device='mps' was asked for but MPS"),
+        (["AAPL", "--device", "cuda"], "device='cuda' was asked for but CUDA is not available"),
+        (["AAPL", "--device", "tpu"], "device='tpu' is not a torch device"),
+        (["AAPL", "--lookback"], "argument --lookback: expected one argument"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(store, capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert err.strip().splitlines()[-1].startswith("python -m pipelines.train: error:")
+    error, hint = capsys.readouterr().err.strip().splitlines()  # no usage block before them
+    assert error.startswith("python -m pipelines.train: error:") and message in error
+    assert hint == "(see `python -m pipelines.train --help` for the options)"
+    assert not any(store.iterdir())  # checked before any run: no MLflow store was even created
 
 
 def test_no_data_gets_the_data_layers_message_and_exit_code_1(store, capsys, monkeypatch, tmp_path):
