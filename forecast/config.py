@@ -115,6 +115,12 @@ class TrainConfig(_Config):
 
 
 FEATURE_SETS = ("close", "ohlcv", "returns")
+# the price columns each feature set reads besides the target (close or adj_close)
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "close": (),
+    "ohlcv": ("open", "high", "low", "close", "volume"),
+    "returns": ("high", "low", "volume"),
+}
 SCALERS = ("minmax", "standard", "window", "log_return")
 TARGETS = ("adj_close", "close")
 CV_MODES = ("expanding", "sliding")

@@ -49,7 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for ticker in args.tickers:
         try:
             prices = load_prices(
-                ticker, args.start, args.end, args.source, csv_path=args.csv, data_dir=args.data_dir
+                ticker,
+                args.start,
+                args.end,
+                args.source,
+                csv_path=args.csv,
+                feature_set="close",  # a Date,Close file loads; the rest is filled from close
+                data_dir=args.data_dir,
             )
         except (PriceDataError, DataUnavailableError) as err:
             print(f"error: {err}", file=sys.stderr)  # noqa: T201

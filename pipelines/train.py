@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 options.end,
                 options.source,
                 csv_path=options.csv,
+                feature_set=options.window.features,
                 data_dir=options.data_dir,
             )
         except (DataUnavailableError, PriceDataError) as err:

@@ -16,12 +16,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from forecast.calendar import trading_days
-from forecast.data import DataUnavailableError
-from forecast.tracking import ModelNotFoundError, RegistryUnavailableError
+from forecast.data import loader
 from service.config import Settings, get_settings
-from service.forecasting import RequestProblem
+from service.forecasting import ANSWERABLE, problem
 from service.models import ModelStore
-from service.observability import Metrics, RequestContext
+from service.observability import Metrics, OncePerInterval, RequestContext
 from service.routes import admin, forecast, health
 
 log = logging.getLogger("service")
@@ -55,10 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, settings.registry_timeout_s)))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
         tracking.use_tracking_uri(settings.tracking_uri)
+        data_log = logging.getLogger(loader.__name__)  # warns when Yahoo is unreachable
+        quieter = OncePerInterval(settings.data_warning_interval_s)
+        data_log.addFilter(quieter)
         task = asyncio.create_task(_keep_models_fresh(app, settings))
         try:
             yield
         finally:
+            data_log.removeFilter(quieter)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -110,25 +113,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         ]
         return _problem(request, 422, errors)
 
-    @app.exception_handler(RequestProblem)
-    async def unanswerable(request: Request, err: RequestProblem) -> JSONResponse:
-        return _problem(
-            request, 422, [{"loc": list(err.field), "msg": err.message, "type": "value_error"}]
-        )
+    async def answerable(request: Request, err: Exception) -> JSONResponse:
+        status, detail, headers = problem(err)
+        return _problem(request, status, detail, headers or None)
 
-    @app.exception_handler(ModelNotFoundError)
-    async def no_model(request: Request, err: ModelNotFoundError) -> JSONResponse:
-        return _problem(request, 404, str(err))
-
-    @app.exception_handler(RegistryUnavailableError)
-    async def registry_down(request: Request, err: RegistryUnavailableError) -> JSONResponse:
-        return _problem(request, 503, f"model registry unavailable: {err}", {"Retry-After": "5"})
-
-    @app.exception_handler(DataUnavailableError)
-    async def no_data(request: Request, err: DataUnavailableError) -> JSONResponse:
-        return _problem(
-            request, 503, f"no recent prices: {err}; send them as `history`", {"Retry-After": "60"}
-        )
+    for error in ANSWERABLE:
+        app.add_exception_handler(error, answerable)
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, err: Exception) -> JSONResponse:

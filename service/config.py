@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     )
     data_source: str = Field("auto", description="where history comes from when a request omits it")
     data_dir: str | None = Field(None, description="price cache folder for that")
+    data_warning_interval_s: float = Field(
+        600.0,
+        ge=0,
+        description="a data-layer warning (Yahoo unreachable) repeats at most this often",
+    )
 
     @field_validator("tickers", "cors_origins", mode="before")
     @classmethod

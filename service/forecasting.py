@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecast.data import load_prices
+from forecast.data import DataUnavailableError, load_prices
 from forecast.data.history import prices_from_rows
-from forecast.forecaster import Forecast, Forecaster
+from forecast.forecaster import Forecaster
 from forecast.prep.features import Features, target_features
+from forecast.tracking.registry import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings
 from service.models import LoadedModel
 from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse, ModelRef, PriceRow
@@ -25,8 +28,30 @@ class RequestProblem(ValueError):
         self.field, self.message = field, message
 
 
-def _check_history(rows: Sequence[PriceRow], forecaster: Forecaster, settings: Settings) -> None:
-    field = ("body", "history")
+Field = tuple[str | int, ...]
+
+
+# errors a request can cause that are an answer, not a crash: status, detail, headers
+ANSWERABLE = (RequestProblem, ModelNotFoundError, RegistryUnavailableError, DataUnavailableError)
+
+
+def problem(err: Exception) -> tuple[int, str | list[dict[str, Any]], dict[str, str]]:
+    """The HTTP status, detail and headers an ANSWERABLE error answers with."""
+    if isinstance(err, RequestProblem):
+        return 422, [{"loc": list(err.field), "msg": err.message, "type": "value_error"}], {}
+    if isinstance(err, ModelNotFoundError):
+        return 404, str(err), {}
+    if isinstance(err, RegistryUnavailableError):
+        return 503, f"model registry unavailable: {err}", {"Retry-After": "5"}
+    if isinstance(err, DataUnavailableError):
+        return 503, f"no recent prices: {err}; send them as `history`", {"Retry-After": "60"}
+    raise TypeError(f"{type(err).__name__} is not an answerable error") from err
+
+
+def _check_history(
+    rows: Sequence[PriceRow], forecaster: Forecaster, settings: Settings, at: Field
+) -> None:
+    field = (*at, "history")
     if len(rows) > settings.max_history_rows:
         raise RequestProblem(
             field, f"history has {len(rows)} rows; at most {settings.max_history_rows} are accepted"
@@ -53,10 +78,11 @@ def _check_history(rows: Sequence[PriceRow], forecaster: Forecaster, settings: S
 
 
 def features_from_history(
-    rows: Sequence[PriceRow], forecaster: Forecaster, settings: Settings
+    rows: Sequence[PriceRow], forecaster: Forecaster, settings: Settings, at: Field = ("body",)
 ) -> Features:
-    """The model's features from request rows; only the rows the model reads, and no I/O."""
-    _check_history(rows, forecaster, settings)
+    """The model's features from request rows; only the rows the model reads, and no I/O.
+    `at` locates the request in the body, for error messages."""
+    _check_history(rows, forecaster, settings, at)
     recent = rows[-forecaster.window.history_rows :]
     window = forecaster.window
     if window.features == "close":  # the target price alone: skip the price frame
@@ -71,75 +97,66 @@ def features_from_history(
     try:
         return forecaster.features(prices_from_rows(frame, window.features))
     except ValueError as err:
-        raise RequestProblem(("body", "history"), str(err)) from err
+        raise RequestProblem((*at, "history"), str(err)) from err
 
 
 def features_from_data_layer(
-    ticker: str, forecaster: Forecaster, settings: Settings
+    ticker: str, forecaster: Forecaster, settings: Settings, at: Field = ("body",)
 ) -> tuple[Features, str]:
     """The model's features from the data layer's prices for `ticker`, and their source."""
     prices = load_prices(ticker, source=settings.data_source, data_dir=settings.data_dir)
     if len(prices) < forecaster.window.history_rows:
         raise RequestProblem(
-            ("body", "ticker"), f"only {len(prices)} days of {ticker} prices are available"
+            (*at, "ticker"), f"only {len(prices)} days of {ticker} prices are available"
         )
     return forecaster.features(prices), str(prices.attrs["source"])
 
 
-def respond(
-    ticker: str, model: LoadedModel, forecast: Forecast, last: pd.Timestamp, source: str
-) -> ForecastResponse:
-    registered = model.registered
-    return ForecastResponse(
-        ticker=ticker,
-        as_of=last.date(),
-        history_source=source,
-        forecasts=[
-            ForecastPoint(date=d.date(), value=float(v))
-            for d, v in zip(forecast.dates, forecast.values, strict=True)
-        ],
-        model=ModelRef(
-            name=registered.name,
-            version=registered.version,
-            alias=registered.alias,
-            run_id=registered.run_id,
-        ),
-    )
+@dataclass(frozen=True)
+class Prepared:
+    """A request checked against its model: what to forecast from, and how far."""
+
+    ticker: str
+    steps: int
+    features: Features
+    source: str
 
 
-def forecast_many(
-    requests: Sequence[ForecastRequest], model: LoadedModel, settings: Settings
-) -> list[ForecastResponse]:
-    """Forecasts for requests of one ticker, in one forward pass."""
+def prepare(
+    request: ForecastRequest, model: LoadedModel, settings: Settings, at: Field = ("body",)
+) -> Prepared:
+    """Check one request against its model and build its features (RequestProblem naming the
+    field under `at`; the data layer's errors when it has no prices)."""
     forecaster = model.registered.forecaster
-    steps = []
-    for i, request in enumerate(requests):
-        try:
-            steps.append(forecaster.check_horizon(request.horizon))
-        except ValueError as err:
-            field: tuple[str | int, ...] = (
-                ("body", "horizon") if len(requests) == 1 else ("body", "requests", i, "horizon")
-            )
-            raise RequestProblem(field, str(err)) from err
-    series, sources = [], []
-    for request in requests:
-        if request.history is None:
-            features, source = features_from_data_layer(request.ticker, forecaster, settings)
-        else:
-            features = features_from_history(request.history, forecaster, settings)
-            source = "request"
-        series.append(features)
-        sources.append(source)
-    forecasts = forecaster.forecast(series, max(steps))
+    try:
+        steps = forecaster.check_horizon(request.horizon)
+    except ValueError as err:
+        raise RequestProblem((*at, "horizon"), str(err)) from err
+    if request.history is None:
+        features, source = features_from_data_layer(request.ticker, forecaster, settings, at)
+    else:
+        features = features_from_history(request.history, forecaster, settings, at)
+        source = "request"
+    return Prepared(request.ticker, steps, features, source)
+
+
+def forecast_many(prepared: Sequence[Prepared], model: LoadedModel) -> list[ForecastResponse]:
+    """Forecasts for prepared requests of one model, in one forward pass."""
+    registered = model.registered
+    forecasts = registered.forecaster.forecast(
+        [p.features for p in prepared], max(p.steps for p in prepared)
+    )
+    reference = ModelRef.of(registered)
     return [
-        respond(
-            request.ticker,
-            model,
-            Forecast(forecast.dates[:step], forecast.values[:step]),
-            features.index[-1],
-            source,
+        ForecastResponse(
+            ticker=p.ticker,
+            as_of=p.features.index[-1].date(),
+            history_source=p.source,
+            forecasts=[  # zip stops at the request's steps: the pass ran to the batch's longest
+                ForecastPoint(date=d.date(), value=float(v))
+                for d, v in zip(forecast.dates, forecast.values[: p.steps])  # noqa: B905
+            ],
+            model=reference,
         )
-        for request, forecast, step, features, source in zip(
-            requests, forecasts, steps, series, sources, strict=True
-        )
+        for p, forecast in zip(prepared, forecasts, strict=True)
     ]

@@ -1,4 +1,5 @@
-"""Request ids, latency and count metrics (Prometheus), and the request body size limit.
+"""Request ids, latency and count metrics (Prometheus), the request body size limit, and a
+log filter that keeps repeated data-layer warnings to one per interval.
 
 A pure ASGI middleware: it costs a few microseconds per request, unlike BaseHTTPMiddleware.
 """
@@ -6,9 +7,12 @@ A pure ASGI middleware: it costs a few microseconds per request, unlike BaseHTTP
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -130,3 +134,25 @@ def _replay(body: bytes) -> Any:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
+
+
+class OncePerInterval(logging.Filter):
+    """Lets a warning through once per `interval_s` per distinct message (the message names the
+    ticker): a service that cannot reach Yahoo says so once, not on every forecast."""
+
+    def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval_s, self.clock = interval_s, clock
+        self._last: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key, now = record.getMessage(), self.clock()
+        with self._guard:
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval_s:
+                return False
+            self._last[key] = now
+        return True

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from forecast.data.tickers import MAX_TICKER_LENGTH, TICKER_PATTERN, normalize_ticker
-from forecast.tracking.names import CHAMPION, model_name
+from forecast.tracking.names import CHAMPION, RUN_ID_TAG, model_name
+
+if TYPE_CHECKING:
+    from forecast.tracking.registry import RegisteredForecaster
 
 Ticker = Annotated[
     str,
@@ -79,7 +82,20 @@ class ModelRef(BaseModel):
     name: str = Field(examples=[model_name("AAPL")])
     version: str = Field(examples=["3"])
     alias: str = Field(examples=[CHAMPION])
-    run_id: str
+    model_run_id: str = Field(description="the final-fit run that logged the model's weights")
+    pipeline_run_id: str | None = Field(
+        description="the pipeline's parent run (CV folds, final fit), as the console printed it"
+    )
+
+    @classmethod
+    def of(cls, registered: RegisteredForecaster) -> Self:
+        return cls(
+            name=registered.name,
+            version=registered.version,
+            alias=registered.alias,
+            model_run_id=registered.run_id,
+            pipeline_run_id=registered.tags.get(RUN_ID_TAG),
+        )
 
 
 class ForecastResponse(BaseModel):
@@ -97,7 +113,8 @@ class ForecastResponse(BaseModel):
                         "name": model_name("AAPL"),
                         "version": "3",
                         "alias": CHAMPION,
-                        "run_id": "2c53...",
+                        "model_run_id": "2c53...",
+                        "pipeline_run_id": "9f1e...",
                     },
                 }
             ]
@@ -124,16 +141,22 @@ class BatchRequest(BaseModel):
     requests: list[ForecastRequest] = Field(min_length=1)
 
 
-class BatchResponse(BaseModel):
-    results: list[ForecastResponse]
+class BatchItem(BaseModel):
+    """One batch request's answer: `status` 200 with `forecast`, or the status and `detail` the
+    same request alone would have got (404 no model, 422 a bad field, 503 no prices)."""
 
-
-class ModelInfo(BaseModel):
     ticker: str
-    name: str
-    version: str
-    alias: str
-    run_id: str
+    status: int = Field(examples=[200, 404])
+    forecast: ForecastResponse | None = None
+    detail: str | list | None = Field(None, description="what is wrong, when status is not 200")
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchItem] = Field(description="one per request, in the request order")
+
+
+class ModelInfo(ModelRef):
+    ticker: str
     trained_until: str | None
     lookback: int
     horizon: int

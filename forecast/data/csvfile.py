@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.data.errors import PriceDataError
-from forecast.data.frame import COLUMNS
+from forecast.data.frame import COLUMNS, complete_columns
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +17,9 @@ def _column_name(raw: object) -> str:
     return str(raw).strip().lower().replace(" ", "_")
 
 
-def read_price_csv(path: str | Path, ticker: str) -> pd.DataFrame:
-    """The CSV as a raw price frame (validated by the caller); errors name the file and cells."""
+def read_price_csv(path: str | Path, ticker: str, feature_set: str | None = None) -> pd.DataFrame:
+    """The CSV as a raw price frame (validated by the caller); errors name the file and cells.
+    Only `date`, a close and the columns `feature_set` reads must be there (all when None)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise PriceDataError(f"{ticker}: CSV file {str(path)!r} does not exist")
@@ -34,14 +35,12 @@ def read_price_csv(path: str | Path, ticker: str) -> pd.DataFrame:
     if "adj_close" not in raw.columns and "close" in raw.columns:
         log.warning("%s: %s has no 'Adj Close' column; using 'Close' for it", ticker, path)
         raw["adj_close"] = raw["close"]
-    needed = ["date", *COLUMNS]
-    missing = [c for c in needed if c not in raw.columns]
-    if missing:
+    if "date" not in raw.columns:
         raise PriceDataError(
-            f"{ticker}: CSV file {str(path)!r} lacks columns {missing}; expected "
-            "Date, Open, High, Low, Close, Adj Close, Volume (or date, open, high, low, close, "
-            f"adj_close, volume); found {list(raw.columns)}"
+            f"{ticker}: CSV file {str(path)!r} has no 'Date' column; found {list(raw.columns)}"
         )
+    # fail on what the features need before anything else, naming every missing column
+    complete_columns(raw.head(0), feature_set, f"{ticker}: CSV file {str(path)!r}")
     if raw.empty:
         raise PriceDataError(f"{ticker}: CSV file {str(path)!r} has a header but no rows")
 
@@ -53,7 +52,7 @@ def read_price_csv(path: str | Path, ticker: str) -> pd.DataFrame:
             f"{_lines(bad.index)}: {list(bad.head(3))}"
         )
     frame = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
-    for column in COLUMNS:
+    for column in [c for c in COLUMNS if c in raw.columns]:
         text = raw[column].str.replace(",", "", regex=False)
         numbers = pd.to_numeric(text, errors="coerce")
         not_numbers = raw.loc[numbers.isna() & text.notna() & (text.str.strip() != ""), column]
@@ -66,7 +65,7 @@ def read_price_csv(path: str | Path, ticker: str) -> pd.DataFrame:
     if len(frame) > 1 and frame.index.is_monotonic_decreasing and frame.index.is_unique:
         # many exports list the newest day first
         frame = frame.iloc[::-1]
-    return frame
+    return complete_columns(frame, feature_set, f"{ticker}: CSV file {str(path)!r}")
 
 
 def _lines(index: pd.Index, limit: int = 5) -> str:

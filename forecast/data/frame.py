@@ -7,12 +7,38 @@ import logging
 import numpy as np
 import pandas as pd
 
+from forecast.config import REQUIRED_COLUMNS
 from forecast.data.errors import PriceDataError
 
 log = logging.getLogger(__name__)
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close")
 COLUMNS = (*PRICE_COLUMNS, "volume")
+
+
+def complete_columns(frame: pd.DataFrame, feature_set: str | None, what: str) -> pd.DataFrame:
+    """`frame` (lower-case column names) with every contract column: those `feature_set` reads
+    must be there (all of them when it is None), the rest are filled from the close (volume
+    from 0) so a `close` model needs only dates and closes. PriceDataError names what lacks."""
+    found = [str(c) for c in frame.columns]
+    if "close" not in found and "adj_close" not in found:
+        raise PriceDataError(f"{what} needs a 'close' (or 'adj_close') column; found {found}")
+    needed = COLUMNS if feature_set is None else REQUIRED_COLUMNS[feature_set]
+    missing = [c for c in needed if c not in found and c not in ("close", "adj_close")]
+    if missing:
+        reader = "a price frame" if feature_set is None else f"features {feature_set!r}"
+        raise PriceDataError(f"{what} lacks columns {missing}, which {reader} read; found {found}")
+    out = frame.copy()
+    if "close" not in found:
+        out["close"] = out["adj_close"]
+    if "adj_close" not in found:
+        out["adj_close"] = out["close"]
+    for column in ("open", "high", "low"):
+        if column not in found:
+            out[column] = out["close"]
+    if "volume" not in found:
+        out["volume"] = 0.0
+    return out
 
 
 def _dates(index: pd.Index, limit: int = 5) -> str:

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.data.errors import PriceDataError
-from forecast.data.frame import validate_prices
-from forecast.prep.features import REQUIRED_COLUMNS
+from forecast.data.frame import complete_columns, validate_prices
 
 
 def prices_from_rows(rows: pd.DataFrame, feature_set: str, ticker: str = "HISTORY") -> pd.DataFrame:
@@ -19,22 +18,7 @@ def prices_from_rows(rows: pd.DataFrame, feature_set: str, ticker: str = "HISTOR
     frame = rows.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
     if "date" not in frame.columns:
         raise PriceDataError(f"history needs a 'date' column; got {list(frame.columns)}")
-    if "close" not in frame.columns and "adj_close" not in frame.columns:
-        raise PriceDataError(f"history needs a 'close' column; got {list(frame.columns)}")
-    missing = [c for c in REQUIRED_COLUMNS[feature_set] if c not in frame.columns]
-    if missing:
-        raise PriceDataError(
-            f"this model uses features {feature_set!r}, so history needs columns {missing} too"
-        )
-    if "close" not in frame.columns:
-        frame["close"] = frame["adj_close"]
-    if "adj_close" not in frame.columns:
-        frame["adj_close"] = frame["close"]
-    for column in ("open", "high", "low"):
-        if column not in frame.columns:
-            frame[column] = frame["close"]
-    if "volume" not in frame.columns:
-        frame["volume"] = 0.0
+    frame = complete_columns(frame, feature_set, "history")
     dates = pd.to_datetime(frame["date"], errors="coerce")
     if dates.isna().any():
         bad = frame.loc[dates.isna(), "date"].head(3).tolist()

@@ -29,6 +29,7 @@ def load_prices(
     source: str = "auto",
     *,
     csv_path: str | Path | None = None,
+    feature_set: str | None = None,
     data_dir: str | Path | None = None,
     today: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
@@ -36,6 +37,8 @@ def load_prices(
 
     source: "auto" (fresh cache -> Yahoo -> stale cache -> bundled sample), "yahoo" (download,
     updating the cache), "cache" (offline, cached only), "csv" (`csv_path`), "sample".
+    A CSV needs a date, a close and the columns `feature_set` reads (all of them when None);
+    the columns it lacks are filled from the close (see frame.complete_columns).
     Raises DataUnavailableError (UnknownTickerError for unknown symbols) when no source has
     prices, and PriceDataError for malformed prices or arguments.
     """
@@ -48,7 +51,7 @@ def load_prices(
     if source == "csv":
         if csv_path is None:
             raise PriceDataError("source='csv' needs csv_path (the CLI's --csv PATH)")
-        frame = validate_prices(read_price_csv(csv_path, symbol), symbol, "csv")
+        frame = validate_prices(read_price_csv(csv_path, symbol, feature_set), symbol, "csv")
     elif source == "sample":
         frame = validate_prices(read_sample(symbol), symbol, "sample")
     elif csv_path is not None:

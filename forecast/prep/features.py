@@ -88,11 +88,3 @@ def build_features(
         target_name=target,
         index=pd.DatetimeIndex(frame.index),
     )
-
-
-# price columns each feature set reads (besides the target), for checking user-supplied history
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "close": (),
-    "ohlcv": ("open", "high", "low", "close", "volume"),
-    "returns": ("high", "low", "volume"),
-}

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.deps import MetricsDep, StoreDep, require_api_key
-from service.schemas import ModelInfo, ModelsResponse
+from service.schemas import ModelInfo, ModelRef, ModelsResponse
 
 router = APIRouter(tags=["operations"])
 
@@ -51,11 +51,8 @@ def models(store: StoreDep) -> ModelsResponse:
                     continue
         infos.append(
             ModelInfo(
+                **ModelRef.of(registered).model_dump(),
                 ticker=ticker,
-                name=registered.name,
-                version=registered.version,
-                alias=registered.alias,
-                run_id=registered.run_id,
                 trained_until=registered.tags.get("trained_until"),
                 lookback=forecaster.window.lookback,
                 horizon=forecaster.window.horizon,

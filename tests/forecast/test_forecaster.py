@@ -161,7 +161,7 @@ def test_prices_from_rows():
     assert list(frame["adj_close"]) == [10.0, 11.0] and frame.attrs["source"] == "history"
     with pytest.raises(
         PriceDataError,
-        match=r"features 'ohlcv', so history needs columns \['open', 'high', 'low', 'volume'\]",
+        match=r"history lacks columns \['open', 'high', 'low', 'volume'\], which features 'ohlcv'",
     ):
         prices_from_rows(rows, "ohlcv")
     with pytest.raises(PriceDataError, match="infinite prices"):

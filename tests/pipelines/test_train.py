@@ -260,6 +260,20 @@ def test_bad_options_get_one_line_and_exit_code_2(store, capsys, args, message):
     assert not any(store.iterdir())  # checked before any run: no MLflow store was even created
 
 
+def test_a_date_and_close_csv_trains_the_default_features_and_not_ohlcv(store, capsys):
+    prices = load_prices("AAPL", source="sample", start="2011-06-01")
+    path = store / "aapl.csv"
+    pd.DataFrame({"Date": prices.index.strftime("%Y-%m-%d"), "Close": prices["close"]}).to_csv(
+        path, index=False
+    )
+    tiny = TINY[TINY.index("--folds") :]  # no --source/--start: the file is the source
+    assert main(["XYZ", "--csv", str(path), *tiny, "--no-register"]) == 0
+    assert main(["XYZ", "--csv", str(path), *tiny, "--features", "ohlcv"]) == 1
+    assert "lacks columns ['open', 'high', 'low', 'volume'], which features 'ohlcv' read" in (
+        capsys.readouterr().err
+    )
+
+
 def test_no_data_gets_the_data_layers_message_and_exit_code_1(store, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("STOCKCAST_DATA_DIR", str(tmp_path / "cache"))
     assert main(["NVDA", "--folds", "1"]) == 1

@@ -162,7 +162,7 @@ def test_wrong_content_types_and_encodings(client, content_type, content):
 # --- the CLI and the data layer ---------------------------------------------------------------
 
 BAD_CSVS = {
-    "missing columns": ("Date,Close\n2024-01-02,1\n", "lacks columns"),
+    "no close": ("Date,Open\n2024-01-02,1\n", "needs a 'close' (or 'adj_close') column"),
     "bad dates": (
         "Date,Open,High,Low,Close,Adj Close,Volume\nyesterday,1,2,0.5,1,1,10\n",
         "unreadable dates",

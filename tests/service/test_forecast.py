@@ -1,5 +1,6 @@
 import time
 
+import mlflow
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -41,7 +42,13 @@ def test_forecast_matches_the_forecaster_for_the_same_history(client, registry):
         and body["history_source"] == "request"
     )
     assert body["model"]["name"] == "stockcast-AAPL" and body["model"]["alias"] == "champion"
-    assert body["model"]["version"] == "1" and len(body["model"]["run_id"]) == 32
+    assert body["model"]["version"] == "1"
+    # both runs, named: the final fit that logged the weights and the pipeline's parent run
+    client_runs = mlflow.MlflowClient()
+    model_run = client_runs.get_run(body["model"]["model_run_id"])
+    pipeline_run = client_runs.get_run(body["model"]["pipeline_run_id"])
+    assert model_run.data.tags["mlflow.parentRunId"] == pipeline_run.info.run_id
+    assert "mlflow.parentRunId" not in pipeline_run.data.tags
     assert response.headers["x-request-id"]
 
 
@@ -91,7 +98,12 @@ def test_batch_shares_one_pass_and_keeps_order(client):
         },
     )
     assert batch.status_code == 200
-    results = batch.json()["results"]
+    items = batch.json()["results"]
+    assert [(item["ticker"], item["status"], item["detail"]) for item in items] == [
+        ("AAPL", 200, None),
+        ("AAPL", 200, None),
+    ]
+    results = [item["forecast"] for item in items]
     single = client.post(
         "/forecast", json={"ticker": "AAPL", "horizon": 1, "history": second}
     ).json()
@@ -180,6 +192,36 @@ def test_every_validation_rule_names_the_field(client, change, field, message):
     problems = detail(response)
     assert any(p["loc"] == field and message in p["msg"] for p in problems), problems
     assert response.json()["request_id"]
+
+
+def test_a_batch_answers_every_item_with_its_own_status(client):
+    items = [
+        {"ticker": "AAPL", "history": history()},
+        {"ticker": "MSFT", "history": history()},  # nothing registered for MSFT
+        {"ticker": "AAPL", "horizon": 99, "history": history()},
+        {"ticker": "aapl", "horizon": 1, "history": history(5)},  # too short for the lookback
+        {"ticker": "AAPL", "horizon": 1},  # from the data layer
+    ]
+    response = client.post("/forecast/batch", json={"requests": items})
+    assert response.status_code == 200
+    got = response.json()["results"]
+    assert [(r["ticker"], r["status"]) for r in got] == [
+        ("AAPL", 200),
+        ("MSFT", 404),
+        ("AAPL", 422),
+        ("AAPL", 422),
+        ("AAPL", 200),
+    ]
+    alone = client.post("/forecast", json=items[0]).json()
+    assert got[0]["forecast"]["forecasts"] == alone["forecasts"]
+    assert got[4]["forecast"]["history_source"] == "sample" and got[4]["detail"] is None
+    assert "python -m pipelines.train MSFT" in got[1]["detail"] and got[1]["forecast"] is None
+    # each detail is what the request alone gets, with the field located in the batch
+    assert got[2]["detail"][0]["loc"] == ["body", "requests", 2, "horizon"]
+    assert "horizon=99 must be between 1 and 2" in got[2]["detail"][0]["msg"]
+    assert got[3]["detail"][0]["loc"] == ["body", "requests", 3, "history"]
+    assert "history has 5 rows; this model needs at least 10" in got[3]["detail"][0]["msg"]
+    assert client.post("/forecast", json=items[1]).json()["detail"] == got[1]["detail"]
 
 
 def test_too_many_rows_and_batch_items(registry):
@@ -365,3 +407,20 @@ def test_alias_swap_under_concurrent_requests_loses_none(tmp_path):
         assert {version for _, version in results} <= {"1", "2"}
         assert call(0) == (200, "2")
         assert client.get("/ready").json()["models"] == {"AAPL": "2"}
+
+
+def test_the_yahoo_unreachable_warning_is_logged_once_per_ticker_per_interval(registry, caplog):
+    settings = settings_for(registry, data_warning_interval_s=3600)
+    with TestClient(create_app(settings)) as client:
+        wait_ready(client)
+        caplog.set_level("WARNING", logger="forecast.data.loader")
+        for _ in range(3):
+            assert client.post("/forecast", json={"ticker": "AAPL"}).status_code == 200
+        warned = [r for r in caplog.records if "BUNDLED SAMPLE PRICES OF AAPL" in r.getMessage()]
+        assert len(warned) == 1  # three forecasts fell back to the sample; one warning
+    with TestClient(create_app(settings_for(registry, data_warning_interval_s=0))) as client:
+        wait_ready(client)
+        caplog.clear()
+        for _ in range(2):
+            assert client.post("/forecast", json={"ticker": "AAPL"}).status_code == 200
+        assert len([r for r in caplog.records if "BUNDLED SAMPLE" in r.getMessage()]) == 2

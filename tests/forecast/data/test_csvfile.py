@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 
@@ -110,3 +112,21 @@ def test_start_end_apply_to_csv(tmp_path):
         "AAPL", start="2024-01-03", source="csv", csv_path=write(tmp_path, YAHOO_CSV)
     )
     assert prices.index[0] == pd.Timestamp("2024-01-03")
+
+
+@pytest.mark.parametrize("close", ["Close", "Adj Close"])
+def test_a_date_and_close_csv_is_enough_for_the_close_features(tmp_path, close):
+    path = write(tmp_path, f"Date,{close}\n2024-01-02,185.64\n2024-01-03,184.25\n")
+    prices = load_prices("AAPL", source="csv", csv_path=path, feature_set="close")
+    assert list(prices["close"]) == list(prices["adj_close"]) == [185.64, 184.25]
+    assert (prices["open"] == prices["close"]).all() and (prices["volume"] == 0).all()
+
+
+@pytest.mark.parametrize(
+    "feature_set,missing",
+    [(None, "['open', 'high', 'low', 'volume']"), ("returns", "['high', 'low', 'volume']")],
+)
+def test_the_columns_the_features_read_are_required_and_named(tmp_path, feature_set, missing):
+    path = write(tmp_path, "Date,Close\n2024-01-02,1\n")
+    with pytest.raises(PriceDataError, match=re.escape(f"lacks columns {missing}, which")):
+        load_prices("AAPL", source="csv", csv_path=path, feature_set=feature_set)
