@@ -174,13 +174,15 @@ class Forecaster:
 
     def save(self, directory: str | Path) -> Path:
         """JSON config + safetensors weights (no pickle). Returns the directory."""
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         self._require_fitted()
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
-        save_file(state, str(path / WEIGHTS_FILE))
+        # bytes written by plain open(): the file gets the umask's mode like the JSON beside it
+        # (safetensors' save_file creates it 0600)
+        (path / WEIGHTS_FILE).write_bytes(save(state))
         (path / CONFIG_FILE).write_text(json.dumps(self.to_dict(), indent=2))
         return path
 

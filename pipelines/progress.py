@@ -1,5 +1,5 @@
-"""Pipeline progress: stage, fold, repeat and epoch with an ETA on a terminal; a line per fold
-in logs otherwise."""
+"""Pipeline progress: stage, fold, repeat and epoch with an ETA on a terminal; in logs (piped,
+CI) a line as each fit starts, with elapsed time and an ETA, and a line per fold."""
 
 from __future__ import annotations
 
@@ -23,26 +23,46 @@ class PipelineProgress:
         self.bar = ProgressBar(self.total) if ProgressBar.wanted(sys.stderr) else None
 
     def for_run(self, fold: int, repeat: int) -> _EpochTick:
-        return _EpochTick(
-            self,
-            f"{self.ticker} cv fold {fold + 1}/{self.n_folds} repeat {repeat + 1}/{self.repeats}",
-            offset=(fold * self.repeats + repeat) * self.epochs,
+        label = (
+            f"{self.ticker} cv fold {fold + 1}/{self.n_folds}, repeat {repeat + 1}/{self.repeats}"
         )
+        self._starting(label, fits_done=fold * self.repeats + repeat)
+        return _EpochTick(self, label, offset=(fold * self.repeats + repeat) * self.epochs)
 
     def for_final(self, epochs: int) -> _EpochTick:
         self.total = self.n_folds * self.repeats * self.epochs + epochs
         if self.bar is not None:
             self.bar.total = self.total
-        return _EpochTick(
-            self, f"{self.ticker} final fit", offset=self.n_folds * self.repeats * self.epochs
+        label = f"{self.ticker} final fit"
+        self._starting(label, fits_done=self.n_folds * self.repeats)
+        return _EpochTick(self, label, offset=self.n_folds * self.repeats * self.epochs)
+
+    def _starting(self, label: str, fits_done: int) -> None:
+        """Without a bar (piped, logged, CI): a line as each fit starts, with elapsed and ETA."""
+        if self.bar is not None:
+            return
+        fits = self.n_folds * self.repeats + 1
+        elapsed = time.perf_counter() - self.started
+        eta = (
+            f"ETA {_duration(elapsed / fits_done * (fits - fits_done))}"
+            if fits_done
+            else "ETA after the first fit"
+        )
+        log.info(
+            "%s: starting; %d/%d fits done, %s elapsed, %s",
+            label,
+            fits_done,
+            fits,
+            _duration(elapsed),
+            eta,
         )
 
     def fold_done(self, result: Any) -> None:
         model, naive = result.metrics["model"], result.metrics["naive"]
         message = (
-            f"{self.ticker} fold {result.fold.index + 1}/{self.n_folds}: RMSE {model['rmse']:.4f} "
+            f"{self.ticker} fold {result.fold.number}/{self.n_folds}: RMSE {model['rmse']:.4f} "
             f"(naive {naive['rmse']:.4f}), skill {model['skill']:+.4f}, {result.diagnosis}, "
-            f"{time.perf_counter() - self.started:.0f} s elapsed"
+            f"{_duration(time.perf_counter() - self.started)} elapsed"
         )
         if self.bar is not None:
             self.bar.write(message)
@@ -52,6 +72,16 @@ class PipelineProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    """12 s, 3 m 05 s, 1 h 02 m."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} m {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} m"
 
 
 class _EpochTick:

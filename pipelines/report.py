@@ -8,13 +8,14 @@ from forecast.evaluation.metrics import METRICS
 from forecast.tracking.names import model_name
 
 
-def render(summaries: list[Any], ui_hint: str) -> str:
+def render(summaries: list[Any]) -> str:
+    """Each ticker's table; printed as soon as its ticker is done."""
     lines = []
     for s in summaries:
         names = ["model", *[n for n in s.aggregates if n != "model"]]
         lines.append(
             f"\n{s.ticker} ({s.source}, {s.data_range}); {len(s.diagnoses)} folds; final fit "
-            f"{s.final_epochs} epochs; {s.seconds:.0f} s, MLflow logging "
+            f"{plural(s.final_epochs, 'epoch')}; {s.seconds:.0f} s, MLflow logging "
             f"{s.tracking_seconds:.1f} s "
             f"({100 * s.tracking_seconds / max(s.seconds, 1e-9):.1f}%)"
         )
@@ -32,5 +33,13 @@ def render(summaries: list[Any], ui_hint: str) -> str:
         else:
             lines.append(s.decision)
         lines.append(f"MLflow run {s.run_id}")
-    lines.append(f"\nCompare runs in the MLflow UI: {ui_hint}")
     return "\n".join(lines)
+
+
+def ui_hint(where: str) -> str:
+    return f"\nCompare runs in the MLflow UI: {where}"
+
+
+def plural(count: int, noun: str) -> str:
+    """1 epoch, 2 epochs."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

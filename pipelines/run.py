@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import subprocess
@@ -122,7 +123,9 @@ def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) ->
         tracking.FOLDS_TAG: signature,
     }
     progress = PipelineProgress(ticker, options.cv.n_folds, options.cv.repeats, train_config.epochs)
-    with tracking.run(f"{ticker} {pd.Timestamp.now():%Y-%m-%d %H:%M}", tags=tags) as parent_id:
+    now = dt.datetime.now()
+    with tracking.run(ticker, tags=tags) as parent_id:
+        clock(tracking.rename_run, parent_id, tracking.pipeline_run_name(ticker, now, parent_id))
         clock(tracking.log_params, parent_id, flat_params(options))
         clock(tracking.log_dict, _config_dict(options), "config.json")
         results = _cross_validate(ticker, prices, options, train_config, progress, clock)
@@ -166,9 +169,9 @@ def _cross_validate(
         prices, options.window, options.lstm, train_config, options.cv, callbacks_for
     )
     results = []
-    for k in range(options.cv.n_folds):
+    for number in range(1, options.cv.n_folds + 1):
         with tracking.run(
-            f"cv/fold-{k}", nested=True, tags={"ticker": ticker, "fold": str(k)}
+            f"cv/fold-{number}", nested=True, tags={"ticker": ticker, "fold": str(number)}
         ) as run_id:
             holder["buffer"] = buffer = tracking.MetricBuffer(run_id)
             result = next(folds)
@@ -206,7 +209,7 @@ def _log_fold(
     )
     clock(
         tracking.log_figure,
-        learning_curves(result.histories, f"{ticker} fold {fold.index}: learning curves"),
+        learning_curves(result.histories, f"{ticker} fold {fold.number}: learning curves"),
         "plots/learning_curves.png",
     )
     clock(tracking.log_figure, forecast_vs_actual(result, ticker), "plots/forecast_vs_actual.png")
@@ -229,7 +232,7 @@ def _log_cv_summary(
             buffer.add_all({f"cv/{name}/{key}_{stat}": value for stat, value in stats.items()})
     clock(buffer.flush)
     rows = [
-        {"fold": r.fold.index, "forecaster": name, **r.metrics[name]}
+        {"fold": r.fold.number, "forecaster": name, **r.metrics[name]}
         for r in results
         for name in names
     ]

@@ -52,9 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     tracking.mark_dead_runs_killed(experiment_id)
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
+        from pipelines.report import render, ui_hint
         from pipelines.run import train_ticker
 
-        summaries = [train_ticker(t, prices[t], options) for t in options.tickers]
+        for ticker in options.tickers:  # each table as soon as its ticker is done
+            print(render([train_ticker(ticker, prices[ticker], options)]), flush=True)  # noqa: T201
     except (KeyboardInterrupt, tracking.Interrupted):
         print("interrupted: the runs are marked KILLED and nothing was registered", file=sys.stderr)  # noqa: T201
         return 130
@@ -63,9 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
-    from pipelines.report import render
-
-    print(render(summaries, tracking.open_ui_hint()))  # noqa: T201
+    print(ui_hint(tracking.open_ui_hint()))  # noqa: T201
     return 0
 
 

@@ -45,7 +45,7 @@ def forecast_vs_actual(result: FoldResult, ticker: str) -> Figure:
         )
     skill = result.metrics["model"]["skill"]
     ax.set(
-        title=f"{ticker} fold {result.fold.index}: 1-step forecasts (skill vs naive {skill:+.3f})",
+        title=f"{ticker} fold {result.fold.number}: 1-step forecasts (skill vs naive {skill:+.3f})",
         ylabel="price",
     )
     ax.legend()

@@ -19,6 +19,11 @@ class Fold:
     test_end: int
 
     @property
+    def number(self) -> int:
+        """The fold as people count it, from 1: in logs, run names, tags, plots and tables."""
+        return self.index + 1
+
+    @property
     def gap(self) -> int:
         return self.test_start - self.train_end
 

@@ -17,6 +17,7 @@ from forecast.tracking.names import (
     SKILL_STDERR_TAG,
     SKILL_TAG,
     model_name,
+    pipeline_run_name,
 )
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time __getattr__ loads them
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time __getattr__
         mark_dead_runs_killed,
         open_ui_hint,
         process_tags,
+        rename_run,
         run,
         set_tags,
         tracking_uri,

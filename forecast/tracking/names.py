@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 EXPERIMENT = "stockcast"  # the MLflow experiment pipelines log to by default
 CHAMPION = "champion"  # the registry alias the service serves
 
@@ -11,6 +13,12 @@ FOLDS_TAG = "cv.folds_signature"  # equal exactly when two versions were cross-v
 SKILL_TAG = "cv.skill_mean"  # mean CV skill vs naive, full precision (repr of the float)
 SKILL_STDERR_TAG = "cv.skill_stderr"  # its standard error over folds
 RUN_ID_TAG = "run_id"  # the pipeline's parent run
+
+
+def pipeline_run_name(ticker: str, started: dt.datetime, run_id: str) -> str:
+    """The parent run of one ticker's pipeline: readable, and unique by the run id's head
+    (two runs started in the same second still differ)."""
+    return f"{ticker} {started:%Y-%m-%d %H:%M:%S} {run_id[:8]}"
 
 
 def model_name(ticker: str) -> str:

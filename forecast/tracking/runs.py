@@ -184,6 +184,10 @@ def log_params(run_id: str, params: dict[str, Any], tags: dict[str, str] | None 
         )
 
 
+def rename_run(run_id: str, name: str) -> None:
+    MlflowClient().update_run(run_id, name=name)
+
+
 @contextmanager
 def run(name: str, *, nested: bool = False, tags: dict[str, str] | None = None) -> Iterator[str]:
     """A run that ends FINISHED, FAILED on an error, or KILLED on Ctrl-C / SIGTERM."""

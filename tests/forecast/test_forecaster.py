@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -138,6 +140,17 @@ def test_save_load_round_trip(tmp_path, prices, features, scaler, head):
     loaded = Forecaster.load(tmp_path / "model")
     pd.testing.assert_frame_equal(loaded.predict(prices), forecaster.predict(prices))
     assert loaded.trained_until_ == prices.index[-1]
+
+
+def test_saved_files_follow_the_umask(tmp_path, prices):
+    forecaster = Forecaster(WindowConfig(lookback=10), TINY_LSTM, TINY_TRAIN).fit(prices)
+    previous = os.umask(0o022)
+    try:
+        path = forecaster.save(tmp_path / "m")
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.iterdir()}
+    assert modes == {"forecaster.json": 0o644, "model.safetensors": 0o644}
 
 
 def test_load_on_cpu_weights_saved_from_another_device(tmp_path, prices):

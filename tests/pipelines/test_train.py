@@ -1,4 +1,5 @@
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,8 +57,8 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
     by_name = {r.info.run_name: r for r in runs(client)}
     parent = next(r for name, r in by_name.items() if name.startswith("AAPL"))
-    assert {"cv/fold-0", "cv/fold-1", "final-fit"} <= set(by_name)
-    for name in ("cv/fold-0", "cv/fold-1", "final-fit"):
+    assert {"cv/fold-1", "cv/fold-2", "final-fit"} <= set(by_name)
+    for name in ("cv/fold-1", "cv/fold-2", "final-fit"):
         assert by_name[name].data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert by_name[name].info.status == "FINISHED"
     assert parent.info.status == "FINISHED"
@@ -84,7 +85,7 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
         "cv/model/skill_mean" in parent.data.metrics and "cv/naive/rmse_std" in parent.data.metrics
     )
 
-    fold = by_name["cv/fold-0"]
+    fold = by_name["cv/fold-1"]
     assert [m.step for m in client.get_metric_history(fold.info.run_id, "repeat_1/train_loss")] == [
         1,
         2,
@@ -103,6 +104,12 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     assert (
         set(table["forecaster"]) == {"model", "naive", "drift", "seasonal_naive", "mean"}
         and len(table) == 10
+    )
+    # one fold numbering, from 1: run names, tags, the table (and the console's "fold 1/2")
+    assert set(table["fold"]) == {1, 2} and by_name["cv/fold-2"].data.tags["fold"] == "2"
+    # the parent's name is unique: to the second, and the run id's head
+    assert re.fullmatch(
+        rf"AAPL \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {parent.info.run_id[:8]}", parent.info.run_name
     )
 
     version = client.get_model_version_by_alias("stockcast-AAPL", "champion")
@@ -387,3 +394,36 @@ def test_a_cli_run_prints_no_third_party_noise(tmp_path):
         assert noise not in result.stderr, result.stderr
     assert "AAPL fold 1/1: RMSE" in result.stderr  # our own progress lines stay
     assert "registered stockcast-AAPL version 2" in result.stdout
+
+
+def test_a_piped_run_logs_each_fit_with_elapsed_and_eta_and_each_table_when_done(tmp_path):
+    command = [
+        *(sys.executable, "-m", "pipelines.train", "AAPL", "MSFT", *TINY),
+        *("--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--no-register"),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    lines = [line.rstrip() for line in process.stdout]  # stdout and stderr, in the order written
+    assert process.wait(timeout=300) == 0, "\n".join(lines[-30:])
+    starts = [line for line in lines if ": starting; " in line]
+    # 2 folds x 2 repeats + the final fit, per ticker; stderr is a pipe, so lines, not a bar
+    assert len(starts) == 10, "\n".join(lines)
+    assert starts[0].endswith(
+        "AAPL cv fold 1/2, repeat 1/2: starting; 0/5 fits done, 0 s elapsed, "
+        "ETA after the first fit"
+    )
+    assert re.search(
+        r"AAPL cv fold 1/2, repeat 2/2: starting; 1/5 fits done, \d+ s elapsed, "
+        r"ETA \d+ s",
+        starts[1],
+    )
+    assert "AAPL final fit: starting; 4/5 fits done" in starts[4]
+    # AAPL's table comes before MSFT's first fit starts; the UI hint once, at the end
+    aapl_table = next(i for i, line in enumerate(lines) if line.startswith("AAPL (sample"))
+    msft_first = next(i for i, line in enumerate(lines) if "MSFT cv fold 1/2, repeat 1/2" in line)
+    assert aapl_table < msft_first
+    assert [line for line in lines if "Compare runs in the MLflow UI" in line] == [
+        next(line for line in reversed(lines) if line)
+    ]

@@ -84,7 +84,7 @@ def model_dirs(store: Path) -> set[Path]:
 
 # each takes the store and the logged-model folders that existed before the run started
 POINTS = {
-    "during CV": lambda store, before: running_run(store, "cv/fold-0"),
+    "during CV": lambda store, before: running_run(store, "cv/fold-1"),
     "during final fit": lambda store, before: (
         running_run(store, "final-fit") and not model_dirs(store) - before
     ),

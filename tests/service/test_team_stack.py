@@ -50,7 +50,7 @@ def test_train_track_serve_and_swap_on_the_team_stack(tmp_path, needs_postgres):
             {"experiment_ids": [experiment["experiment"]["experiment_id"]]},
         )
         names = {run["info"]["run_name"]: run["info"]["status"] for run in found["runs"]}
-        assert {"cv/fold-0", "final-fit"} <= set(names) and set(names.values()) == {"FINISHED"}
+        assert {"cv/fold-1", "final-fit"} <= set(names) and set(names.values()) == {"FINISHED"}
         status, alias = call(
             "GET",
             f"{stack.mlflow_uri}/api/2.0/mlflow/registered-models/alias?name=stockcast-AAPL&alias=champion",
