@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from forecast.calendar import trading_days
 from forecast.data import loader
@@ -66,7 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package, not
+    # from a CDN, so they work on an offline box
+    app = FastAPIOffline(
         title="Stockcast",
         version="0.1.0",
         summary="LSTM stock forecasts from the MLflow registry, in price units, on trading days.",

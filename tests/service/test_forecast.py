@@ -1,3 +1,4 @@
+import re
 import time
 
 import mlflow
@@ -318,6 +319,28 @@ def test_openapi_has_examples_for_every_schema(client):
         "/forecast/batch" in spec["paths"]
         and "404" in spec["paths"]["/forecast"]["post"]["responses"]
     )
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_load_everything_from_this_server(client, page):
+    html = client.get(page)
+    assert html.status_code == 200
+    # nothing from a CDN: every script, stylesheet and icon is served here, offline included
+    assert "http://" not in html.text and "https://" not in html.text, html.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html.text) + re.findall(
+        r"(?:url|href): *'([^']+)'", html.text
+    )
+    local = [a for a in assets if a.startswith("/")]
+    assert any(a.endswith(".js") for a in local), assets
+    for asset in local:
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 100, asset
+    if page == "/docs":
+        assert (
+            "SwaggerUIBundle"
+            in client.get(next(a for a in local if a.endswith("swagger-ui-bundle.js"))).text
+        )
+        assert "url: '/openapi.json'" in html.text
 
 
 def test_cors_is_off_unless_configured(client, registry):
