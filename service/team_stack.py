@@ -8,6 +8,7 @@ The end-to-end test and CI use the `Stack` class directly.
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import pwd
@@ -25,7 +26,6 @@ from types import TracebackType
 from typing import Self
 
 from forecast.data.tickers import normalize_ticker
-from pipelines.options import Parser
 
 DB_USER, DB_NAME = "stockcast", "mlflow"
 
@@ -305,7 +305,9 @@ def terminate(process: subprocess.Popen) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(prog="python -m service.team_stack", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m service.team_stack", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("command", choices=["up"])
     parser.add_argument("--dir", help="folder for logs and artifacts (default: a new temp folder)")
     parser.add_argument(
