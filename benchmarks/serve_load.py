@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from forecast.tracking.names import CHAMPION, model_name
-from service.team_stack import free_port, terminate
+from service.processes import free_port, terminate
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 TRAIN = [

@@ -31,13 +31,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from forecast.config import LSTMConfig, TrainConfig
 from forecast.models import StackedLSTM
-from forecast.models.training import (
-    WindowedData,
-    physical_cores,
-    resolve_device,
-    seed_everything,
-    train,
-)
+from forecast.models.device import physical_cores, resolve_device
+from forecast.models.training import WindowedData, seed_everything, train
 from forecast.prep.scaling import MinMaxScaler
 from forecast.prep.windowing import make_windows
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import subprocess
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,9 +18,10 @@ from forecast.evaluation.cv import FoldResult, cross_validate
 from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
-from forecast.models.training import resolve_device
+from forecast.models.device import resolve_device
 from pipelines.options import PipelineOptions
 from pipelines.progress import PipelineProgress
+from pipelines.provenance import data_hash, flat_params, folds_signature, git_commit
 
 log = logging.getLogger("pipelines.train")
 
@@ -61,46 +59,6 @@ class Stopwatch:
             return func(*args, **kwargs)
         finally:
             self.seconds += time.perf_counter() - started
-
-
-def data_hash(prices: pd.DataFrame) -> str:
-    digest = hashlib.sha256(prices.index.to_numpy().astype("int64").tobytes())
-    digest.update(np.ascontiguousarray(prices.to_numpy(dtype=np.float64)).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
-
-
-def flat_params(options: PipelineOptions) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "data.source": options.source,
-        "data.start": options.start,
-        "data.end": options.end,
-    }
-    for section in ("window", "lstm", "train", "cv"):
-        for key, value in asdict(getattr(options, section)).items():
-            params[f"{section}.{key}"] = value
-    return params
-
-
-def folds_signature(prices: pd.DataFrame, options: PipelineOptions) -> str:
-    """Equal for two runs exactly when their CV used the same data and the same folds."""
-    cv, window = options.cv, options.window
-    parts = (data_hash(prices), cv.n_folds, cv.test_size, cv.mode, cv.train_size, cv.gap)
-    spec = "|".join(str(p) for p in (*parts, window.horizon, window.target))
-    return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
 def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) -> TickerSummary:

@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check_before_any_run(options: PipelineOptions) -> None:
     """What can be checked without data: dates, the CSV rule, and that the device exists."""
     from forecast.data.frame import parse_date
-    from forecast.models.training import autocast_dtype, resolve_device
+    from forecast.models.device import autocast_dtype, resolve_device
 
     autocast_dtype(options.train.precision, resolve_device(options.train.device))
     parse_date(options.start, "--start")

@@ -14,26 +14,18 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from forecast.data.tickers import normalize_ticker
+from service.processes import free_port, log_tail, terminate, wait_http
 
 DB_USER, DB_NAME = "stockcast", "mlflow"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def postgres_bin() -> Path:
@@ -49,28 +41,6 @@ def postgres_bin() -> Path:
             "PostgreSQL is not installed: apt-get install postgresql (Debian) or put initdb on PATH"
         )
     return Path(candidates[-1]).parent
-
-
-def wait_http(url: str, timeout: float, process: subprocess.Popen, log: Path) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"{log.stem} exited with {process.returncode}:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} was not healthy within {timeout:.0f} s:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 class Stack:
@@ -203,7 +173,7 @@ class Stack:
                 break
             if server.poll() is not None or time.monotonic() - started > 30:
                 raise RuntimeError(
-                    f"PostgreSQL did not start:\n{_tail(self.workdir / 'postgres.log')}"
+                    f"PostgreSQL did not start:\n{log_tail(self.workdir / 'postgres.log')}"
                 )
             time.sleep(0.2)
         subprocess.run(
@@ -288,20 +258,6 @@ class Stack:
             terminate(process)
         if self.pg_dir is not None:
             shutil.rmtree(self.pg_dir, ignore_errors=True)
-
-
-def terminate(process: subprocess.Popen) -> None:
-    """SIGTERM its process group, SIGKILL after 20 s."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The training loop: device, batching, early stopping, LR decay, callbacks.
+"""The training loop: batching, early stopping, LR decay, callbacks (device.py: where it runs).
 
 Fast path for in-memory windows: tensors go to the device once, every epoch draws a fresh
 permutation, batches are index slices (no DataLoader), and losses accumulate on the device so
@@ -11,8 +11,8 @@ import copy
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from forecast.config import TrainConfig
+from forecast.models.device import autocast_dtype, cpu_threads, resolve_device
 from forecast.models.lstm import StackedLSTM
 from forecast.models.progress import ProgressBar
 
@@ -75,68 +76,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def physical_cores() -> int:
-    """Physical CPU cores this process may use (hyperthreads do not help a small LSTM): psutil's
-    physical count, capped by the CPU affinity (a container or taskset may allow fewer)."""
-    import psutil
-
-    allowed = len(psutil.Process().cpu_affinity() or []) or psutil.cpu_count() or 1
-    return max(1, min(allowed, psutil.cpu_count(logical=False) or allowed))
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda, then mps, then cpu; anything else as torch reads it, checked to exist
-    here (ValueError naming the device and what this machine has)."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(
-            f"device={name!r} is not a torch device; use auto, cpu, cuda, cuda:N or mps"
-        ) from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        missing = "CUDA is not available here"
-    elif device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        missing = f"this machine has {torch.cuda.device_count()} CUDA device(s)"
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        missing = "MPS (Apple silicon) is not available here"
-    elif device.type not in ("cpu", "cuda", "mps"):
-        missing = "Stockcast trains on cpu, cuda or mps"
-    else:
-        return device
-    raise ValueError(f"device={name!r} was asked for but {missing}; use auto or cpu")
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for `precision` on `device`, or None for plain fp32."""
-    if precision == "fp32" or device.type != "cuda":
-        if precision in ("bf16", "fp16") and device.type != "cuda":
-            raise ValueError(f"precision={precision!r} needs a CUDA device; got {device.type}")
-        return None
-    if precision == "fp16":
-        return torch.float16
-    if precision == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
-
-
-@contextmanager
-def cpu_threads(threads: int | None) -> Iterator[int]:
-    """Run with an explicit torch CPU thread count, restoring the previous one afterwards."""
-    before = torch.get_num_threads()
-    count = threads or physical_cores()
-    torch.set_num_threads(count)
-    try:
-        yield count
-    finally:
-        torch.set_num_threads(before)
 
 
 def split_train_val(n: int, val_fraction: float, horizon: int) -> tuple[int, int, int]:

@@ -19,7 +19,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from forecast.data import load_prices
-from service.team_stack import free_port
+from service.processes import free_port
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,6 @@ from forecast.config import LSTMConfig, TrainConfig
 from forecast.models import StackedLSTM
 from forecast.models.training import (
     WindowedData,
-    cpu_threads,
-    physical_cores,
-    resolve_device,
     seed_everything,
     split_train_val,
     train,
@@ -224,16 +221,6 @@ def test_divergence_is_reported():
         )
 
 
-def test_devices():
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
-    with pytest.raises(ValueError, match="device='tpu0' is not a torch device"):
-        resolve_device("tpu0")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available here"):
-            resolve_device("cuda")
-
-
 def test_half_precision_on_cpu_is_refused():
     X, y = noisy_windows()
     with pytest.raises(ValueError, match="precision='bf16' needs a CUDA device; got cpu"):
@@ -242,14 +229,6 @@ def test_half_precision_on_cpu_is_refused():
             WindowedData(X, y),
             TrainConfig(device="cpu", precision="bf16", progress=False),
         )
-
-
-def test_thread_count_is_explicit_and_restored():
-    before = torch.get_num_threads()
-    with cpu_threads(1) as count:
-        assert count == 1 and torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    assert 1 <= physical_cores() <= (torch.get_num_threads() or 1) * 4
 
 
 def test_progress_bar_draws_when_asked(capsys):
