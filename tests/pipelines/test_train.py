@@ -215,29 +215,6 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
     assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
 
 
-def test_runs_of_dead_processes_are_marked_killed(store):
-    from forecast import tracking
-
-    experiment_id = tracking.configure()
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
-    )
-    pid = dead.stdout.strip()
-    client = MlflowClient()
-    run = client.create_run(
-        experiment_id,
-        tags={
-            "stockcast.host": os.uname().nodename,
-            "stockcast.pid": pid,
-            "stockcast.pid_start": "1",
-        },
-    )
-    alive = client.create_run(experiment_id, tags=tracking.process_tags())
-    assert tracking.mark_dead_runs_killed(experiment_id) == [run.info.run_id]
-    assert client.get_run(run.info.run_id).info.status == "KILLED"
-    assert client.get_run(alive.info.run_id).info.status == "RUNNING"
-
-
 @pytest.mark.parametrize(
     "args,message",
     [
