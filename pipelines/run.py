@@ -284,9 +284,16 @@ def _version_tags(summary: TickerSummary, tags: dict[str, str]) -> dict[str, str
         **{k: tags[k] for k in ("data_start", "data_end", "data_hash", "source")},
         tracking.FOLDS_TAG: tags[tracking.FOLDS_TAG],
         tracking.RUN_ID_TAG: summary.run_id,
-        "trained_until": tags["data_end"],
-        **{f"cv.{k}_mean": f"{stats['mean']:.6f}" for k, stats in model.items() if k != "skill"},
-        **{f"cv.naive.{key}_mean": f"{stats['mean']:.6f}" for key, stats in naive.items()},
+        tracking.TRAINED_UNTIL_TAG: tags["data_end"],
+        **{
+            f"{tracking.CV_TAG_PREFIX}{k}_mean": f"{stats['mean']:.6f}"
+            for k, stats in model.items()
+            if k != "skill"
+        },
+        **{
+            f"{tracking.CV_TAG_PREFIX}naive.{key}_mean": f"{stats['mean']:.6f}"
+            for key, stats in naive.items()
+        },
         tracking.SKILL_TAG: repr(float(model["skill"]["mean"])),
         tracking.SKILL_STDERR_TAG: repr(float(model["skill"]["stderr"])),
     }

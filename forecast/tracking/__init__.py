@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from forecast.tracking.names import (
     CHAMPION,
+    CV_TAG_PREFIX,
     EXPERIMENT,
     FOLDS_TAG,
     RUN_ID_TAG,
     SKILL_STDERR_TAG,
     SKILL_TAG,
+    TRAINED_UNTIL_TAG,
     model_name,
     pipeline_run_name,
 )

@@ -9,10 +9,12 @@ EXPERIMENT = "stockcast"  # the MLflow experiment pipelines log to by default
 CHAMPION = "champion"  # the registry alias the service serves
 
 # registered model version tags
-FOLDS_TAG = "cv.folds_signature"  # equal exactly when two versions were cross-validated alike
-SKILL_TAG = "cv.skill_mean"  # mean CV skill vs naive, full precision (repr of the float)
-SKILL_STDERR_TAG = "cv.skill_stderr"  # its standard error over folds
+CV_TAG_PREFIX = "cv."  # the version's CV metrics: cv.<metric>_mean, cv.naive.<metric>_mean, ...
+FOLDS_TAG = f"{CV_TAG_PREFIX}folds_signature"  # equal exactly when two versions' CV was alike
+SKILL_TAG = f"{CV_TAG_PREFIX}skill_mean"  # mean CV skill vs naive, full precision (float repr)
+SKILL_STDERR_TAG = f"{CV_TAG_PREFIX}skill_stderr"  # its standard error over folds
 RUN_ID_TAG = "run_id"  # the pipeline's parent run
+TRAINED_UNTIL_TAG = "trained_until"  # the last day of prices the final fit saw
 
 
 def pipeline_run_name(ticker: str, started: dt.datetime, run_id: str) -> str:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from forecast.tracking.names import CV_TAG_PREFIX, FOLDS_TAG, TRAINED_UNTIL_TAG
 from service.deps import MetricsDep, StoreDep, require_api_key
 from service.schemas import ModelInfo, ModelRef, ModelsResponse
 
@@ -44,16 +45,16 @@ def models(store: StoreDep) -> ModelsResponse:
         registered, forecaster = loaded.registered, loaded.registered.forecaster
         cv = {}
         for key, value in registered.tags.items():
-            if key.startswith("cv.") and key != "cv.folds_signature":
+            if key.startswith(CV_TAG_PREFIX) and key != FOLDS_TAG:
                 try:
-                    cv[key.removeprefix("cv.")] = float(value)
+                    cv[key.removeprefix(CV_TAG_PREFIX)] = float(value)
                 except ValueError:
                     continue
         infos.append(
             ModelInfo(
                 **ModelRef.of(registered).model_dump(),
                 ticker=ticker,
-                trained_until=registered.tags.get("trained_until"),
+                trained_until=registered.tags.get(TRAINED_UNTIL_TAG),
                 lookback=forecaster.window.lookback,
                 horizon=forecaster.window.horizon,
                 max_horizon=forecaster.max_horizon,
