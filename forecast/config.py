@@ -52,6 +52,13 @@ class LSTMConfig(_Config):
     horizon: int = 1  # output steps: derived from WindowConfig.horizon (see for_window)
     head: str = "direct"  # direct | per_step | seq2seq (see models/lstm.py)
     init: str = "keras"  # keras (glorot/orthogonal/forget bias 1) | torch (PyTorch default)
+    # forecast the change from the naive forecast (the last value), the output layer starting at
+    # zero: untrained, the network IS the naive forecast. False: the network forecasts the level.
+    residual: bool = True
+    # derived (for_window and the fitted encoder), saved with the model: where the naive
+    # forecast is in model space, an input column (the target's) and/or a constant
+    naive_column: int | None = None
+    naive_level: float = 0.0
 
     def __post_init__(self) -> None:
         _at_least("n_features", self.n_features, 1)
@@ -95,7 +102,7 @@ class TrainConfig(_Config):
     progress: bool | None = None  # progress bar; None: only when stderr is a terminal
 
     def __post_init__(self) -> None:
-        _at_least("epochs", self.epochs, 1)
+        _at_least("epochs", self.epochs, 0)  # 0: no training (residual: the naive forecast)
         _at_least("batch_size", self.batch_size, 1)
         _at_least("lr", self.lr, 1e-12)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -121,6 +128,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "ohlcv": ("open", "high", "low", "close", "volume"),
     "returns": ("high", "low", "volume"),
 }
+# where each feature set puts the target price among its columns (None: it has no price column)
+TARGET_COLUMN: dict[str, int | None] = {"close": 0, "ohlcv": 3, "returns": None}
 SCALERS = ("minmax", "standard", "window", "log_return")
 TARGETS = ("adj_close", "close")
 CV_MODES = ("expanding", "sliding")
@@ -192,4 +201,21 @@ def for_window(lstm: LSTMConfig, window: WindowConfig, n_features: int | None = 
             f"LSTMConfig.horizon={lstm.horizon} disagrees with WindowConfig.horizon="
             f"{window.horizon}; set the horizon on WindowConfig only (the network's is derived)"
         )
-    return replace(lstm, horizon=window.horizon, n_features=n_features or lstm.n_features)
+    column = None
+    if lstm.residual and (window.scaler in ("minmax", "standard") or lstm.head == "per_step"):
+        # the naive forecast is the target's last scaled value: read it from its input column
+        # (the window and log_return scalers make it a constant for direct and seq2seq heads)
+        column = TARGET_COLUMN[window.features]
+        if column is None and window.scaler != "log_return":
+            raise ValueError(
+                f"residual=True needs the target among the inputs for scaler={window.scaler!r} "
+                f"and head={lstm.head!r}; features={window.features!r} has no price column. Use "
+                "features close or ohlcv, another scaler, or residual=False (--no-residual)"
+            )
+        column = None if window.scaler == "log_return" else column
+    return replace(
+        lstm,
+        horizon=window.horizon,
+        n_features=n_features or lstm.n_features,
+        naive_column=column,
+    )

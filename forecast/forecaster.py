@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -27,7 +27,8 @@ from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features
 
 CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: residual networks (LSTMConfig.residual); 1 had none
+READABLE_FORMATS = (1, 2)
 MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
 
 
@@ -77,6 +78,14 @@ class Forecaster:
         if encoded.y is None:
             raise RuntimeError("encode(targets=True) returned no targets")
         config = for_window(self.lstm, window, n_features=values.shape[1])
+        if config.residual:
+            column = config.naive_column
+            if column is not None and not encoder.transforms_alike(values, target, column):
+                raise ValueError(
+                    f"residual=True reads the naive forecast from input column {column}, but it "
+                    "is not the target scaled alike; use residual=False"
+                )
+            config = replace(config, naive_level=encoder.naive_level())
         seed_everything(self.train.seed)
         model = StackedLSTM(config)
         self.result_ = train(
@@ -209,14 +218,15 @@ class Forecaster:
                 f"{path} holds no saved Forecaster ({CONFIG_FILE} + {WEIGHTS_FILE})"
             )
         data = json.loads((path / CONFIG_FILE).read_text())
-        if data.get("format_version") != FORMAT_VERSION:
+        version = data.get("format_version")
+        if version not in READABLE_FORMATS:
             raise ValueError(
-                f"{path}: format_version {data.get('format_version')!r}; "
-                f"this Stockcast reads {FORMAT_VERSION}"
+                f"{path}: format_version {version!r}; this Stockcast reads {READABLE_FORMATS}"
             )
+        lstm = data["lstm"] if version >= 2 else {**data["lstm"], "residual": False}
         forecaster = cls(
             WindowConfig.from_dict(data["window"]),
-            LSTMConfig.from_dict(data["lstm"]),
+            LSTMConfig.from_dict(lstm),
             TrainConfig.from_dict(data["train"]),
         )
         model = StackedLSTM(forecaster.lstm)

@@ -37,6 +37,7 @@ _FIELDS = {
     "recurrent_dropout": ("lstm", "recurrent_dropout"),
     "head": ("lstm", "head"),
     "bidirectional": ("lstm", "bidirectional"),
+    "residual": ("lstm", "residual"),
     "epochs": ("train", "epochs"),
     "batch_size": ("train", "batch_size"),
     "lr": ("train", "lr"),
@@ -151,7 +152,7 @@ def _add_window_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    """The network: --hidden-sizes, dropouts, --head, --bidirectional."""
+    """The network: --hidden-sizes, dropouts, --head, --bidirectional, --residual."""
     model = parser.add_argument_group("model")
     model.add_argument(
         "--hidden-sizes",
@@ -163,6 +164,13 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--recurrent-dropout", type=float, help="on recurrent weights (default 0)")
     model.add_argument("--head", choices=HEADS, help=f"default {_default('lstm', 'head')}")
     model.add_argument("--bidirectional", action="store_true", default=None)
+    model.add_argument(
+        "--residual",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="forecast the change from the naive forecast, starting from it: training keeps a "
+        "fit only where validation says it beats naive (default on; --no-residual: the level)",
+    )
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:

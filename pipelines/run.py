@@ -15,7 +15,7 @@ import pandas as pd
 from forecast import tracking
 from forecast.data.tickers import normalize_ticker
 from forecast.evaluation.cv import FoldResult, cross_validate
-from forecast.evaluation.metrics import aggregate
+from forecast.evaluation.metrics import aggregate, beats_naive
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
 from forecast.models.device import resolve_device
@@ -147,11 +147,14 @@ def _log_fold(
         for key, steps in result.per_step[name].items():
             for h, value in enumerate(steps, start=1):
                 buffer.add(f"{name}/{key}_by_step", value, step=h)
-    for repeat, (metrics, best) in enumerate(
-        zip(result.repeat_metrics, result.best_epochs, strict=True)
-    ):
+    for repeat, metrics in enumerate(result.repeat_metrics):
         buffer.add_all(
-            {f"repeat_{repeat}/rmse": metrics["rmse"], f"repeat_{repeat}/best_epoch": best}
+            {
+                f"repeat_{repeat}/rmse": metrics["rmse"],
+                f"repeat_{repeat}/best_epoch": result.best_epochs[repeat],
+                f"repeat_{repeat}/best_val_loss": result.best_val_losses[repeat],
+                f"repeat_{repeat}/naive_val_loss": result.naive_val_losses[repeat],
+            }
         )
     clock(buffer.flush)
     fold = result.fold
@@ -205,7 +208,8 @@ def _log_cv_summary(
         diagnoses=diagnoses,
         run_id=parent_id,
         # the final fit trains as long as CV found best: the median best epoch of every run
-        final_epochs=max(1, int(np.median([e for r in results for e in r.best_epochs]))),
+        # (0 when validation preferred the untrained residual network: the naive forecast)
+        final_epochs=int(np.median([e for r in results for e in r.best_epochs])),
         fold_skills=[r.metrics["model"]["skill"] for r in results],
     )
 
@@ -229,11 +233,12 @@ def _final_fit(
             prices, callbacks=[tracking.EpochLogger(buffer), progress.for_final(epochs)]
         )
         clock(buffer.flush)
-        clock(
-            tracking.log_figure,
-            learning_curves([forecaster.result_.history], f"{ticker} final fit"),
-            "plots/learning_curves.png",
-        )
+        if epochs:
+            clock(
+                tracking.log_figure,
+                learning_curves([forecaster.result_.history], f"{ticker} final fit"),
+                "plots/learning_curves.png",
+            )
         example = _input_example(prices, forecaster)
         model_uri = clock(tracking.log_forecaster, forecaster, example, epochs)
     return forecaster, model_uri
@@ -296,4 +301,7 @@ def _version_tags(summary: TickerSummary, tags: dict[str, str]) -> dict[str, str
         },
         tracking.SKILL_TAG: repr(float(model["skill"]["mean"])),
         tracking.SKILL_STDERR_TAG: repr(float(model["skill"]["stderr"])),
+        tracking.BEATS_NAIVE_TAG: str(
+            beats_naive(model["skill"]["mean"], model["skill"]["stderr"])
+        ).lower(),
     }

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from forecast.data.tickers import MAX_TICKER_LENGTH, TICKER_PATTERN, normalize_ticker
-from forecast.tracking.names import CHAMPION, RUN_ID_TAG, model_name
+from forecast.evaluation.metrics import beats_naive
+from forecast.tracking.names import (
+    BEATS_NAIVE_TAG,
+    CHAMPION,
+    RUN_ID_TAG,
+    SKILL_STDERR_TAG,
+    SKILL_TAG,
+    model_name,
+)
 
 if TYPE_CHECKING:
     from forecast.tracking.registry import RegisteredForecaster
@@ -86,16 +94,39 @@ class ModelRef(BaseModel):
     pipeline_run_id: str | None = Field(
         description="the pipeline's parent run (CV folds, final fit), as the console printed it"
     )
+    cv_skill: float | None = Field(
+        description="mean walk-forward CV skill vs the naive forecast (1 - RMSE/RMSE_naive)"
+    )
+    cv_skill_stderr: float | None = Field(description="its standard error over the folds")
+    beats_naive: bool | None = Field(
+        description="skill above zero by more than its standard error: is the point worth more "
+        "than 'tomorrow equals today'?"
+    )
 
     @classmethod
     def of(cls, registered: RegisteredForecaster) -> Self:
+        tags = registered.tags
+        skill, stderr = _number(tags.get(SKILL_TAG)), _number(tags.get(SKILL_STDERR_TAG))
+        beats = tags.get(BEATS_NAIVE_TAG)
+        if beats is None and skill is not None and stderr is not None:
+            beats = str(beats_naive(skill, stderr)).lower()  # versions registered before the tag
         return cls(
             name=registered.name,
             version=registered.version,
             alias=registered.alias,
             model_run_id=registered.run_id,
-            pipeline_run_id=registered.tags.get(RUN_ID_TAG),
+            pipeline_run_id=tags.get(RUN_ID_TAG),
+            cv_skill=skill,
+            cv_skill_stderr=stderr,
+            beats_naive=None if beats is None else beats == "true",
         )
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
 
 
 class ForecastResponse(BaseModel):
@@ -115,6 +146,9 @@ class ForecastResponse(BaseModel):
                         "alias": CHAMPION,
                         "model_run_id": "2c53...",
                         "pipeline_run_id": "9f1e...",
+                        "cv_skill": -0.0004,
+                        "cv_skill_stderr": 0.0021,
+                        "beats_naive": False,
                     },
                 }
             ]

@@ -41,6 +41,10 @@ class FoldResult:
     repeat_metrics: list[dict[str, float]]
     histories: list[dict[str, list[float]]]
     best_epochs: list[int]
+    # per repeat: the chosen epoch's validation loss, and epoch 0's (the naive forecast's when
+    # the network is residual; NaN otherwise)
+    best_val_losses: list[float]
+    naive_val_losses: list[float]
     diagnosis: str
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
 
@@ -107,6 +111,8 @@ class _Repeats:
     forecasts: list[np.ndarray] = field(default_factory=list)  # per repeat, (N, H) prices
     histories: list[dict[str, list[float]]] = field(default_factory=list)
     best_epochs: list[int] = field(default_factory=list)
+    best_val_losses: list[float] = field(default_factory=list)
+    naive_val_losses: list[float] = field(default_factory=list)
     diagnoses: list[str] = field(default_factory=list)
 
 
@@ -126,6 +132,8 @@ def _fit_repeats(
         out.forecasts.append(forecaster.forecast_origins(values[:seen], target[:seen], origins))
         out.histories.append(result.history)
         out.best_epochs.append(result.best_epoch)
+        out.best_val_losses.append(result.best_val_loss)
+        out.naive_val_losses.append(result.naive_val_loss)
         out.diagnoses.append(diagnose(result.history, result.target_variance))
     return out
 
@@ -177,6 +185,8 @@ def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
         repeat_metrics=repeat_metrics,
         histories=repeats.histories,
         best_epochs=repeats.best_epochs,
+        best_val_losses=repeats.best_val_losses,
+        naive_val_losses=repeats.naive_val_losses,
         diagnosis=Counter(repeats.diagnoses).most_common(1)[0][0],
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )

@@ -58,6 +58,8 @@ class StackedLSTM(nn.Module):
             self.head = nn.Linear(width, config.horizon if config.head == "direct" else 1)
         if config.init == "keras":
             self.reset_keras()
+        if config.residual:
+            self.reset_naive()
 
     @property
     def lstm_layers(self) -> list[nn.LSTM]:
@@ -84,6 +86,21 @@ class StackedLSTM(nn.Module):
                     param.zero_()
         nn.init.xavier_uniform_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+
+    @torch.no_grad()
+    def reset_naive(self) -> None:
+        """Zero output weights and the naive level as bias: with residual=True the network
+        then forecasts exactly the naive forecast, and training moves it away from there."""
+        nn.init.zeros_(self.head.weight)
+        nn.init.constant_(self.head.bias, self.config.naive_level)
+
+    def _naive(self, x: torch.Tensor, at: slice | int) -> torch.Tensor | float:
+        """The residual's base: the target's scaled input at timesteps `at` when the naive
+        forecast is an input column, else 0 (its constant is the head's bias)."""
+        column = self.config.naive_column
+        if not self.config.residual or column is None:
+            return 0.0
+        return x[:, at, column]
 
     def _run_layer(self, lstm: nn.LSTM, x: torch.Tensor, state=None):  # noqa: ANN001, ANN202
         p = self.config.recurrent_dropout
@@ -126,15 +143,18 @@ class StackedLSTM(nn.Module):
                 f"got steps={steps}"
             )
         last, states = self._encode(x)  # (B, D*H)
+        base = self._naive(x, -1)
+        base = base.unsqueeze(-1) if isinstance(base, torch.Tensor) else base  # (B, 1): all K
         if self.config.head == "direct":
-            return self.head(self.between(last))  # (B, D*H) -> (B, K)
-        return self._decode(last, states)
+            return self.head(self.between(last)) + base  # (B, D*H) -> (B, K)
+        return self._decode(last, states) + base
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """per_step head: the next-value prediction after every timestep, (B, T, F) -> (B, T)."""
         _check_input(x, self.config.n_features)
         sequence = self.forward_with_states(x).outputs[-1]  # (B, T, D*H)
-        return self.head(self.between(sequence)).squeeze(-1)  # (B, T, 1) -> (B, T)
+        # (B, T, 1) -> (B, T), plus each timestep's naive next value: the value at that step
+        return self.head(self.between(sequence)).squeeze(-1) + self._naive(x, slice(None))
 
     def _roll_forward(self, x: torch.Tensor, horizon: int) -> torch.Tensor:
         steps = []

@@ -62,6 +62,8 @@ class TrainResult:
     n_train: int = 0
     n_val: int = 0
     target_variance: float = math.nan  # of the scaled training targets: the loss of a constant
+    # the validation loss before any training: for a residual network, the naive forecast's
+    naive_val_loss: float = math.nan
 
 
 class Callback(Protocol):
@@ -248,13 +250,17 @@ class _Loop:
             target_variance=float(Y.var()) if len(Y) > 1 else math.nan,
         )
         show = config.progress if config.progress is not None else ProgressBar.wanted()
-        bar = ProgressBar(config.epochs) if show else None
+        bar = ProgressBar(config.epochs) if show and config.epochs else None
         best_state, best, waited = None, math.inf, 0
         started = time.perf_counter()
+        if self.model.config.residual and len(X_val):
+            # epoch 0, the naive forecast, is a candidate: training has to beat it on validation
+            result.naive_val_loss = best = self._evaluate(X_val, Y_val)
+            best_state = copy.deepcopy(self.model.state_dict())
         for epoch in range(1, config.epochs + 1):
             monitored, metrics = self._fit_epoch(epoch, X, Y, X_val, Y_val, result)
             metrics["seconds"] = time.perf_counter() - started
-            if monitored < best - config.min_delta or best_state is None:
+            if monitored < best - config.min_delta or (best_state is None and epoch == 1):
                 best, waited, result.best_epoch = monitored, 0, epoch
                 best_state = copy.deepcopy(self.model.state_dict())
             else:
@@ -273,7 +279,11 @@ class _Loop:
             self.model.load_state_dict(best_state)  # early stopping keeps the best epoch
         else:
             result.best_epoch = result.epochs_run
-        result.best_val_loss = result.history["val_loss"][result.best_epoch - 1]
+        result.best_val_loss = (
+            result.history["val_loss"][result.best_epoch - 1]
+            if result.best_epoch
+            else result.naive_val_loss
+        )
         result.seconds = time.perf_counter() - started
         self.model.eval()
         return result

@@ -87,6 +87,22 @@ class WindowEncoder:
                 y, y_steps = relative(y, anchor), relative(y_steps, anchor)
         return Encoded(X.astype(np.float32), y, y_steps, anchor, origins)
 
+    def naive_level(self) -> float:
+        """The naive forecast (tomorrow equals today) in model space where it is a constant:
+        a zero log return standardized; 0 for the window scaler (relative to the last price).
+        For minmax and standard it is the target's last input, not a constant: 0 here."""
+        if self.scaler != "log_return":
+            return 0.0
+        scaler = self.target_scaler_
+        return float(-np.ravel(scaler.mean_)[0] / np.ravel(scaler.scale_)[0])  # type: ignore[attr-defined]
+
+    def transforms_alike(self, features: np.ndarray, target: np.ndarray, column: int) -> bool:
+        """Whether input `column` is the target scaled the same way (rows of `features`)."""
+        if self.scaler == "window":  # both relative to the window's last price
+            return bool(np.allclose(features[:, column], target))
+        z_features, z_target = self._rows(features, target)
+        return bool(np.allclose(z_features[:, column], z_target, rtol=1e-5, atol=1e-6))
+
     def _rows(self, features: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.scaler == "window":  # scaled per window in encode()
             return np.asarray(features, dtype=np.float64), np.asarray(target, dtype=np.float64)

@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from forecast.tracking.names import (
+    BEATS_NAIVE_TAG,
     CHAMPION,
     CV_TAG_PREFIX,
     EXPERIMENT,

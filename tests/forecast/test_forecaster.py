@@ -75,7 +75,11 @@ def test_fit_predict_in_price_units_on_trading_days(prices):
 @pytest.mark.parametrize("features", ["close", "returns"])
 def test_one_pass_over_many_series_matches_predict_for_each(prices, features):
     window = WindowConfig(lookback=12, horizon=3, features=features, scaler="standard")
-    lstm = LSTMConfig(hidden_sizes=(8,), n_features={"close": 1, "returns": 3}[features])
+    lstm = LSTMConfig(
+        hidden_sizes=(8,),
+        n_features={"close": 1, "returns": 3}[features],
+        residual=features != "returns",  # returns hold no price: no naive input to add to
+    )
     forecaster = Forecaster(window, lstm, TINY_TRAIN).fit(prices)
     frames = [prices, prices.iloc[:-40], prices.iloc[-window.history_rows :]]
     together = forecaster.forecast([forecaster.features(p) for p in frames], 2)
@@ -129,7 +133,10 @@ def test_unfitted_forecaster_refuses():
 def test_save_load_round_trip(tmp_path, prices, features, scaler, head):
     window = WindowConfig(lookback=15, horizon=2, features=features, scaler=scaler)
     lstm = LSTMConfig(
-        hidden_sizes=(8,), head=head, n_features={"close": 1, "ohlcv": 5, "returns": 3}[features]
+        hidden_sizes=(8,),
+        head=head,
+        n_features={"close": 1, "ohlcv": 5, "returns": 3}[features],
+        residual=features != "returns",  # returns hold no price: no naive input to add to
     )
     forecaster = Forecaster(window, lstm, TINY_TRAIN).fit(prices)
     forecaster.save(tmp_path / "model")
@@ -199,6 +206,13 @@ def test_cv_reports_model_and_every_baseline_per_fold(prices):
     assert first.fold.gap == 1  # horizon - 1
     assert len(first.per_step["model"]["rmse"]) == 2
     assert first.diagnosis in {"underfit", "overfit", "good"}
+    # residual by default: every fit's chosen epoch validates at least as well as naive (epoch 0)
+    for result in results:
+        assert len(result.naive_val_losses) == len(result.best_val_losses) == 2
+        assert all(
+            np.isfinite(naive) and best <= naive
+            for best, naive in zip(result.best_val_losses, result.naive_val_losses, strict=True)
+        )
 
 
 def test_changing_prices_after_a_fold_leaves_its_forecasts_alone(prices):

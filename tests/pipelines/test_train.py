@@ -121,6 +121,8 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
         version.tags["trained_until"] == "2013-03-01"
         and version.tags["run_id"] == parent.info.run_id
     )
+    beats = float(version.tags["cv.skill_mean"]) > float(version.tags["cv.skill_stderr"])
+    assert version.tags["cv.beats_naive"] == str(beats).lower()
 
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model("models:/stockcast-AAPL@champion")

@@ -300,7 +300,14 @@ def test_health_ready_models_metrics(client):
     assert model["ticker"] == "AAPL" and model["version"] == "1" and model["lookback"] == 10
     assert model["horizon"] == 2 and model["trained_until"] == "2013-03-01"
     assert "skill_mean" in model["cv_metrics"] and "naive.rmse_mean" in model["cv_metrics"]
-    client.post("/forecast", json={"ticker": "AAPL", "history": history()})
+    # how much the point is worth, beside every model and every forecast
+    assert model["cv_skill"] == model["cv_metrics"]["skill_mean"]
+    assert model["cv_skill_stderr"] == model["cv_metrics"]["skill_stderr"]
+    assert model["beats_naive"] is (model["cv_skill"] > model["cv_skill_stderr"])
+    answer = client.post("/forecast", json={"ticker": "AAPL", "history": history()}).json()
+    assert {k: answer["model"][k] for k in ("cv_skill", "cv_skill_stderr", "beats_naive")} == {
+        k: model[k] for k in ("cv_skill", "cv_skill_stderr", "beats_naive")
+    }
     client.post("/forecast", json={"ticker": "AAPL", "horizon": 0, "history": history()})
     text = client.get("/metrics").text
     assert 'stockcast_requests_total{method="POST",route="/forecast",status="200"}' in text

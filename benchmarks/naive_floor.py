@@ -1,0 +1,91 @@
+"""Residual networks (the default) against the old level networks, on the four bundled tickers.
+
+    python benchmarks/naive_floor.py [--tickers AAPL,MSFT,IBM,GOOG] [--store DIR] [-- options]
+
+For each ticker, the default pipeline on the bundled sample prices, once with `--residual` and
+once with `--no-residual` (anything after `--` goes to both), one run at a time, nothing
+registered. Prints each run's CV skill against the naive forecast (mean +- std over folds), the
+share of fits whose chosen epoch validated no worse than epoch 0, and the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mlflow.tracking import MlflowClient
+
+from forecast.tracking.names import EXPERIMENT
+
+MODES = {"residual (default)": "--residual", "level (--no-residual)": "--no-residual"}
+
+
+def run(ticker: str, flag: str, store: Path, extra: list[str]) -> tuple[dict[str, float], float]:
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    command = [sys.executable, "-m", "pipelines.train", ticker, "--source", "sample"]
+    command += ["--no-register", "--tracking-uri", uri, flag, *extra]
+    started = time.perf_counter()
+    subprocess.run(command, cwd=store, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    parent = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.ticker = '{ticker}' and tags.mlflow.runName != 'final-fit'",
+        order_by=["attributes.start_time DESC"],
+    )
+    parent_run = next(r for r in parent if "mlflow.parentRunId" not in r.data.tags)
+    folds = [
+        r
+        for r in parent
+        if r.data.tags.get("mlflow.parentRunId") == parent_run.info.run_id
+        and r.info.run_name.startswith("cv/")
+    ]
+    fits = kept = 0
+    for fold in folds:
+        for key, best in fold.data.metrics.items():
+            if key.endswith("/best_val_loss"):
+                naive = fold.data.metrics[key.replace("best_val_loss", "naive_val_loss")]
+                fits += 1
+                kept += naive != naive or best <= naive  # NaN: a level network has no epoch 0
+    metrics = parent_run.data.metrics
+    return {
+        "mean": metrics["cv/model/skill_mean"],
+        "std": metrics["cv/model/skill_std"],
+        "kept": kept / max(fits, 1),
+    }, seconds
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickers", default="AAPL,MSFT,IBM,GOOG")
+    parser.add_argument("--store", type=Path)
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    store = args.store or Path(tempfile.mkdtemp(prefix="stockcast-naive-floor-"))
+    store.mkdir(parents=True, exist_ok=True)
+    print(f"default pipeline on the bundled samples{' + ' + ' '.join(extra) if extra else ''}")
+    print("| ticker | network | CV skill mean +- std | fits at or below epoch 0's val loss | s |")
+    print("|---|---|---|---|---|")
+    means: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for ticker in args.tickers.split(","):
+        for mode, flag in MODES.items():
+            figures, seconds = run(ticker, flag, store, extra)
+            means[mode].append(figures["mean"])
+            kept = f"{figures['kept']:.0%}" if flag == "--residual" else "-"
+            print(
+                f"| {ticker} | {mode} | {figures['mean']:+.4f} +- {figures['std']:.4f} | {kept} "
+                f"| {seconds:.0f} |",
+                flush=True,
+            )
+    for mode, values in means.items():
+        print(f"average CV skill over the tickers, {mode}: {sum(values) / len(values):+.4f}")
+
+
+if __name__ == "__main__":
+    main()
