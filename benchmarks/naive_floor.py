@@ -21,7 +21,8 @@ from mlflow.tracking import MlflowClient
 
 from forecast.tracking.names import EXPERIMENT
 
-MODES = {"residual (default)": "--residual", "level (--no-residual)": "--no-residual"}
+MODES = {"residual": "--residual", "level": "--no-residual"}
+LABELS = {"residual": "residual (default)", "level": "level (--no-residual)"}
 
 
 def run(ticker: str, flag: str, store: Path, extra: list[str]) -> tuple[dict[str, float], float]:
@@ -66,25 +67,29 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickers", default="AAPL,MSFT,IBM,GOOG")
     parser.add_argument("--store", type=Path)
+    parser.add_argument("--modes", default="residual,level", help="residual, level or both")
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     store = args.store or Path(tempfile.mkdtemp(prefix="stockcast-naive-floor-"))
     store.mkdir(parents=True, exist_ok=True)
     print(f"default pipeline on the bundled samples{' + ' + ' '.join(extra) if extra else ''}")
     print("| ticker | network | CV skill mean +- std | fits at or below epoch 0's val loss | s |")
     print("|---|---|---|---|---|")
-    means: dict[str, list[float]] = {mode: [] for mode in MODES}
+    modes = args.modes.split(",")
+    means: dict[str, list[float]] = {mode: [] for mode in modes}
     for ticker in args.tickers.split(","):
-        for mode, flag in MODES.items():
+        for mode in modes:
+            flag = MODES[mode]
             figures, seconds = run(ticker, flag, store, extra)
             means[mode].append(figures["mean"])
             kept = f"{figures['kept']:.0%}" if flag == "--residual" else "-"
+            skill = f"{figures['mean']:+.4f} +- {figures['std']:.4f}"
             print(
-                f"| {ticker} | {mode} | {figures['mean']:+.4f} +- {figures['std']:.4f} | {kept} "
-                f"| {seconds:.0f} |",
+                f"| {ticker} | {LABELS[mode]} | {skill} | {kept} | {seconds:.0f} |",
                 flush=True,
             )
     for mode, values in means.items():
-        print(f"average CV skill over the tickers, {mode}: {sum(values) / len(values):+.4f}")
+        average = sum(values) / len(values)
+        print(f"average CV skill over the tickers, {LABELS[mode]}: {average:+.4f}")
 
 
 if __name__ == "__main__":

@@ -93,6 +93,10 @@ class TrainConfig(_Config):
     val_fraction: float = 0.1  # most recent share of windows held out for validation; 0: none
     patience: int | None = None  # early stopping after this many epochs without improvement
     min_delta: float = 0.0  # improvement smaller than this does not count
+    # a residual network leaves the naive forecast (epoch 0) only for an epoch whose validation
+    # gain over naive exceeds this many standard errors of the per-window paired difference:
+    # smaller gains are what validation noise alone gives on daily prices
+    naive_z: float = 1.0
     lr_patience: int | None = None  # halve-on-plateau: epochs without improvement before decay
     lr_factor: float = 0.5  # multiply the learning rate by this on a plateau
     device: str = "auto"  # auto (cuda, mps, cpu) or a torch device string
@@ -114,6 +118,8 @@ class TrainConfig(_Config):
             _at_least("patience", self.patience, 1)
         if self.lr_patience is not None:
             _at_least("lr_patience", self.lr_patience, 1)
+        if not (isinstance(self.naive_z, int | float) and self.naive_z >= 0):
+            raise ValueError(f"naive_z must be a number >= 0; got {self.naive_z!r}")
         if not 0 < self.lr_factor < 1:
             raise ValueError(f"lr_factor must be in (0, 1); got {self.lr_factor!r}")
         _choice("precision", self.precision, PRECISIONS)

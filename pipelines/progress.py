@@ -61,7 +61,7 @@ class PipelineProgress:
         model, naive = result.metrics["model"], result.metrics["naive"]
         message = (
             f"{self.ticker} fold {result.fold.number}/{self.n_folds}: RMSE {model['rmse']:.4f} "
-            f"(naive {naive['rmse']:.4f}), skill {model['skill']:+.4f}, {result.diagnosis}, "
+            f"(naive {naive['rmse']:.4f}), skill {model['skill']:+.4f}, {result.diagnosis.label}, "
             f"{_duration(time.perf_counter() - self.started)} elapsed"
         )
         if self.bar is not None:

@@ -161,7 +161,7 @@ def _log_fold(
     clock(
         tracking.set_tags,
         {
-            "fit_diagnosis": result.diagnosis,
+            **result.diagnosis.tags(),
             "train_range": f"{result.train_dates[0]:%Y-%m-%d}..{result.train_dates[1]:%Y-%m-%d}",
             "test_range": f"{result.origin_dates[0]:%Y-%m-%d}..{result.origin_dates[-1]:%Y-%m-%d}",
             "rows": f"train {fold.train_start}-{fold.train_end}, gap {fold.gap}, "
@@ -198,7 +198,7 @@ def _log_cv_summary(
         for name in names
     ]
     clock(tracking.log_text, pd.DataFrame(rows).to_csv(index=False), "cv/fold_metrics.csv")
-    diagnoses = [r.diagnosis for r in results]
+    diagnoses = [r.diagnosis.label for r in results]
     clock(tracking.set_tags, {"fit_diagnosis": Counter(diagnoses).most_common(1)[0][0]})
     return TickerSummary(
         ticker=ticker,

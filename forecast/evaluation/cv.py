@@ -6,7 +6,6 @@ test forecasts come from origins inside the test block, each seeing only rows be
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -16,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.evaluation.baselines import BASELINES
+from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
 from forecast.forecaster import Forecaster
@@ -45,24 +45,8 @@ class FoldResult:
     # the network is residual; NaN otherwise)
     best_val_losses: list[float]
     naive_val_losses: list[float]
-    diagnosis: str
+    diagnosis: Diagnosis  # its label, and the numbers behind it
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
-
-
-def diagnose(history: dict[str, list[float]], target_variance: float) -> str:
-    """underfit, overfit or good, from one run's loss curves."""
-    val, trained = history["val_loss"], history["train_loss"]
-    if not val or all(np.isnan(val)):
-        return "unknown"
-    best = int(np.nanargmin(val))
-    last = len(val) - 1
-    if best == last and last > 0 and val[-1] < val[-2]:
-        return "underfit"  # validation still falling when training stopped
-    if min(trained) > 0.5 * target_variance and val[best] > 0.5 * target_variance:
-        return "underfit"  # both losses above half of a constant predictor's
-    if last - best >= 2 and val[-1] > 1.2 * val[best]:
-        return "overfit"  # validation minimum early and rising since
-    return "good"
 
 
 @dataclass(frozen=True)
@@ -113,7 +97,6 @@ class _Repeats:
     best_epochs: list[int] = field(default_factory=list)
     best_val_losses: list[float] = field(default_factory=list)
     naive_val_losses: list[float] = field(default_factory=list)
-    diagnoses: list[str] = field(default_factory=list)
 
 
 def _fit_repeats(
@@ -134,7 +117,6 @@ def _fit_repeats(
         out.best_epochs.append(result.best_epoch)
         out.best_val_losses.append(result.best_val_loss)
         out.naive_val_losses.append(result.naive_val_loss)
-        out.diagnoses.append(diagnose(result.history, result.target_variance))
     return out
 
 
@@ -187,6 +169,6 @@ def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
         best_epochs=repeats.best_epochs,
         best_val_losses=repeats.best_val_losses,
         naive_val_losses=repeats.naive_val_losses,
-        diagnosis=Counter(repeats.diagnoses).most_common(1)[0][0],
+        diagnosis=diagnose(repeats.histories, repeats.naive_val_losses),
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )

@@ -160,6 +160,7 @@ class _Loop:
         self.scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
         self.generator = torch.Generator(device=device).manual_seed(config.seed)
         self.loss_fn = nn.MSELoss()
+        self.naive_losses: torch.Tensor | None = None  # epoch 0's per-window validation losses
 
     def _autocast(self):  # noqa: ANN202
         return torch.autocast(self.device.type, dtype=self.amp) if self.amp else nullcontext()
@@ -194,17 +195,37 @@ class _Loop:
         return float(total) / len(X)  # the epoch's one host sync
 
     @torch.inference_mode()
-    def _evaluate(self, X: torch.Tensor, Y: torch.Tensor) -> float:
-        if len(X) == 0:
-            return math.nan
+    def _window_losses(self, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+        """Each window's squared error, averaged over its targets: (N,) on the device."""
         self.model.eval()
-        total = torch.zeros((), device=self.device)
+        losses = []
         for start in range(0, len(X), INFERENCE_CHUNK):
             stop = start + INFERENCE_CHUNK
             with self._autocast():
                 pred = self._predict(X[start:stop]).float()
-            total += ((pred - Y[start:stop]) ** 2).mean(dim=1).sum()
-        return float(total) / len(X)
+            losses.append(((pred - Y[start:stop]) ** 2).mean(dim=1))
+        return torch.cat(losses) if losses else torch.zeros(0, device=self.device)
+
+    def _evaluate(self, X: torch.Tensor, Y: torch.Tensor) -> tuple[float, float, float]:
+        """Validation loss, and its gain over the naive forecast (epoch 0 of a residual
+        network) with the standard error of that paired per-window difference (NaN, NaN
+        without one)."""
+        if len(X) == 0:
+            return math.nan, math.nan, math.nan
+        losses = self._window_losses(X, Y)
+        if self.naive_losses is None:
+            return float(losses.mean()), math.nan, math.nan
+        gain = self.naive_losses - losses
+        stderr = gain.std() / math.sqrt(len(gain)) if len(gain) > 1 else torch.zeros(())
+        stats = torch.stack([losses.mean(), gain.mean(), stderr]).tolist()  # one host sync
+        return stats[0], stats[1], stats[2]
+
+    def _beats_naive(self, metrics: dict[str, float]) -> bool:
+        """Without a naive floor, any improvement counts; with one, the validation gain over
+        naive must exceed naive_z standard errors."""
+        if self.naive_losses is None:
+            return True
+        return metrics["naive_gain"] > self.config.naive_z * metrics["naive_gain_se"]
 
     def _fit_epoch(
         self,
@@ -219,7 +240,7 @@ class _Loop:
         returns the loss early stopping watches and the epoch's metrics."""
         lr = self.optimizer.param_groups[0]["lr"]
         train_loss = self._epoch(X, Y)
-        val_loss = self._evaluate(X_val, Y_val)
+        val_loss, gain, gain_se = self._evaluate(X_val, Y_val)
         if not math.isfinite(train_loss):
             raise FloatingPointError(
                 f"training diverged at epoch {epoch} (loss {train_loss}); lower "
@@ -228,10 +249,13 @@ class _Loop:
         result.history["train_loss"].append(train_loss)
         result.history["val_loss"].append(val_loss)
         result.history["lr"].append(lr)
+        result.history["naive_gain"].append(gain)
+        result.history["naive_gain_se"].append(gain_se)
         monitored = val_loss if len(X_val) else train_loss
         if self.plateau is not None:
             self.plateau.step(monitored)
-        return monitored, {"train_loss": train_loss, "val_loss": val_loss, "lr": lr}
+        metrics = {"train_loss": train_loss, "val_loss": val_loss, "lr": lr}
+        return monitored, {**metrics, "naive_gain": gain, "naive_gain_se": gain_se}
 
     def run(
         self,
@@ -243,7 +267,13 @@ class _Loop:
     ) -> TrainResult:
         config = self.config
         result = TrainResult(
-            history={"train_loss": [], "val_loss": [], "lr": []},
+            history={
+                "train_loss": [],
+                "val_loss": [],
+                "lr": [],
+                "naive_gain": [],  # validation loss below naive's (residual networks)
+                "naive_gain_se": [],  # its standard error over validation windows
+            },
             device=str(self.device),
             n_train=len(X),
             n_val=len(X_val),
@@ -255,12 +285,14 @@ class _Loop:
         started = time.perf_counter()
         if self.model.config.residual and len(X_val):
             # epoch 0, the naive forecast, is a candidate: training has to beat it on validation
-            result.naive_val_loss = best = self._evaluate(X_val, Y_val)
+            self.naive_losses = self._window_losses(X_val, Y_val)
+            result.naive_val_loss = best = float(self.naive_losses.mean())
             best_state = copy.deepcopy(self.model.state_dict())
         for epoch in range(1, config.epochs + 1):
             monitored, metrics = self._fit_epoch(epoch, X, Y, X_val, Y_val, result)
             metrics["seconds"] = time.perf_counter() - started
-            if monitored < best - config.min_delta or (best_state is None and epoch == 1):
+            improved = monitored < best - config.min_delta or (best_state is None and epoch == 1)
+            if improved and self._beats_naive(metrics):
                 best, waited, result.best_epoch = monitored, 0, epoch
                 best_state = copy.deepcopy(self.model.state_dict())
             else:

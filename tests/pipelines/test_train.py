@@ -10,6 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from forecast.data import load_prices
+from forecast.evaluation.diagnosis import DIAGNOSES
 from forecast.forecaster import Forecaster
 from pipelines.train import main
 from tests.helpers import history_rows, wait_for
@@ -73,7 +74,7 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
         and len(tags["data_hash"]) == 16
         and tags["device"] == "cpu"
     )
-    assert tags["fit_diagnosis"] in {"underfit", "overfit", "good"} and "git_commit" in tags
+    assert tags["fit_diagnosis"] in DIAGNOSES and "git_commit" in tags
     params = parent.data.params
     assert params["window.lookback"] == "10" and params["lstm.hidden_sizes"] == "(8,)"
     assert (
@@ -94,7 +95,10 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     for name in ("model", "naive", "drift", "seasonal_naive", "mean"):
         assert f"{name}/rmse" in fold.data.metrics and f"{name}/mase" in fold.data.metrics
     assert fold.data.metrics["naive/skill"] == 0.0
-    assert fold.data.tags["fit_diagnosis"] in {"underfit", "overfit", "good"}
+    assert fold.data.tags["fit_diagnosis"] in DIAGNOSES
+    # the numbers behind the label
+    assert float(fold.data.tags["fit_diagnosis.naive_val_loss"]) > 0
+    assert "fit_diagnosis.gain_vs_naive" in fold.data.tags
     fold_files = {a.path for a in client.list_artifacts(fold.info.run_id, "plots")}
     assert fold_files == {"plots/learning_curves.png", "plots/forecast_vs_actual.png"}
     parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
