@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 no data (or a run failed), 2 bad options, 130 interrupted.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -88,6 +89,8 @@ def _quiet_third_party() -> None:
     (sample fallback, stale cache) stay loud."""
     for noisy in ("mlflow", "alembic", "urllib3", "yfinance"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # MLflow draws a "Downloading artifacts" bar when it checks the logged model's input example
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:

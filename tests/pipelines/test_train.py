@@ -373,7 +373,8 @@ def test_a_cli_run_prints_no_third_party_noise(tmp_path):
             command, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env
         )
         assert result.returncode == 0, result.stderr[-2000:]
-    for noise in ("type hints", "already exists", "Validating input example", "Created version"):
+    noises = ("type hints", "already exists", "Validating input example", "Created version")
+    for noise in (*noises, "Downloading artifacts"):
         assert noise not in result.stderr, result.stderr
     assert "AAPL fold 1/1: RMSE" in result.stderr  # our own progress lines stay
     assert "registered stockcast-AAPL version 2" in result.stdout
