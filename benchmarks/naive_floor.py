@@ -54,10 +54,12 @@ def run(ticker: str, flag: str, store: Path, extra: list[str]) -> tuple[dict[str
                 fits += 1
                 kept += naive != naive or best <= naive  # NaN: a level network has no epoch 0
     metrics = parent_run.data.metrics
+    intervals = {k.removeprefix("cv/intervals/"): v for k, v in metrics.items() if "intervals" in k}
     return {
         "mean": metrics["cv/model/skill_mean"],
         "std": metrics["cv/model/skill_std"],
         "kept": kept / max(fits, 1),
+        **intervals,
     }, seconds
 
 
@@ -76,17 +78,37 @@ def main() -> None:
     print("|---|---|---|---|---|")
     modes = args.modes.split(",")
     means: dict[str, list[float]] = {mode: [] for mode in modes}
+    interval_rows: list[tuple[str, dict[str, float]]] = []
     for ticker in args.tickers.split(","):
         for mode in modes:
             flag = MODES[mode]
             figures, seconds = run(ticker, flag, store, extra)
             means[mode].append(figures["mean"])
+            if mode == "residual":
+                interval_rows.append((ticker, figures))
             kept = f"{figures['kept']:.0%}" if flag == "--residual" else "-"
             skill = f"{figures['mean']:+.4f} +- {figures['std']:.4f}"
             print(
                 f"| {ticker} | {LABELS[mode]} | {skill} | {kept} | {seconds:.0f} |",
                 flush=True,
             )
+    if "residual" in modes:
+        print(
+            "\nintervals of the residual runs, folds 2-5 (each calibrated on the folds before it)"
+        )
+        print("| ticker | level | coverage | width % | Winkler: vol-scaled | constant | naive |")
+        print("|---|---|---|---|---|---|---|")
+        for ticker, figures in interval_rows:
+            for level in ("80", "95"):
+                cells = [
+                    f"{figures[f'model/{level}/coverage']:.3f}",
+                    f"{figures[f'model/{level}/width_pct']:.2f}",
+                    *(
+                        f"{figures[f'{source}/{level}/winkler']:.3f}"
+                        for source in ("model", "model_constant", "naive")
+                    ),
+                ]
+                print(f"| {ticker} | {level}% | " + " | ".join(cells) + " |")
     for mode, values in means.items():
         average = sum(values) / len(values)
         print(f"average CV skill over the tickers, {LABELS[mode]}: {average:+.4f}")

@@ -184,6 +184,7 @@ class CVConfig(_Config):
     train_size: int | None = None  # rows per training block in sliding mode
     gap: int | None = None  # rows between training and test; None: horizon - 1 (the minimum)
     repeats: int = 3  # seeds per fold: an LSTM differs run to run, so report the spread
+    levels: tuple[float, ...] = (0.8, 0.95)  # prediction interval levels evaluated per fold
 
     def __post_init__(self) -> None:
         _at_least("n_folds", self.n_folds, 1)
@@ -196,6 +197,10 @@ class CVConfig(_Config):
         if self.gap is not None:
             _at_least("gap", self.gap, 0)
         _at_least("repeats", self.repeats, 1)
+        if not self.levels or any(
+            not isinstance(v, int | float) or not 0 < v < 1 for v in self.levels
+        ):
+            raise ValueError(f"levels must be one or more numbers in (0, 1); got {self.levels!r}")
 
 
 def for_window(lstm: LSTMConfig, window: WindowConfig, n_features: int | None = None) -> LSTMConfig:

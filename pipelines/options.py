@@ -51,6 +51,7 @@ _FIELDS = {
     "mode": ("cv", "mode"),
     "train_size": ("cv", "train_size"),
     "repeats": ("cv", "repeats"),
+    "levels": ("cv", "levels"),
 }
 _WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3}  # columns of each feature set
 _RUN_KEYS = ("source", "csv", "start", "end", "data_dir", "tracking_uri", "experiment")
@@ -92,6 +93,18 @@ def _hidden_sizes(text: str) -> tuple[int, ...]:
             f"hidden sizes must be integers like 64,32,16; got {text!r}"
         ) from None
     return sizes
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        levels = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        levels = ()
+    if not levels or not all(0 < level < 1 for level in levels):
+        raise argparse.ArgumentTypeError(
+            f"levels must be numbers between 0 and 1 like 0.8,0.95; got {text!r}"
+        )
+    return levels
 
 
 def add_data_options(group: Any) -> None:
@@ -188,7 +201,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_cv_options(parser: argparse.ArgumentParser) -> None:
-    """Walk-forward cross-validation: folds, test size, gap, mode, repeats."""
+    """Walk-forward cross-validation: folds, test size, gap, mode, repeats, interval levels."""
     cv = parser.add_argument_group("cross-validation")
     cv.add_argument("--folds", type=int, help=f"default {_default('cv', 'n_folds')}")
     cv.add_argument(
@@ -199,6 +212,12 @@ def _add_cv_options(parser: argparse.ArgumentParser) -> None:
     cv.add_argument("--train-size", type=int, help="rows per training block in sliding mode")
     cv.add_argument(
         "--repeats", type=int, help=f"seeds per fold (default {_default('cv', 'repeats')})"
+    )
+    cv.add_argument(
+        "--levels",
+        type=_levels,
+        metavar="0.8,0.95",
+        help="prediction interval levels, each calibrated on earlier folds (default 0.8,0.95)",
     )
 
 

@@ -27,6 +27,7 @@ def render(summaries: list[Any]) -> str:
                 stats = s.aggregates[name][metric]
                 cells.append(f"{stats['mean']:>11.4f} +- {stats['std']:<5.3f}"[:20].rjust(20))
             lines.append(f"{metric:<22}" + "".join(cells))
+        lines += _interval_lines(s)
         lines.append(f"fit diagnosis per fold: {', '.join(s.diagnoses)}")
         if s.version is not None:
             lines.append(f"registered {model_name(s.ticker)} version {s.version}: {s.decision}")
@@ -34,6 +35,28 @@ def render(summaries: list[Any]) -> str:
             lines.append(s.decision)
         lines.append(f"MLflow run {s.run_id}")
     return "\n".join(lines)
+
+
+_SOURCES = {"model": "LSTM", "model_constant": "LSTM, constant width", "naive": "naive"}
+
+
+def _interval_lines(s: Any) -> list[str]:
+    """Coverage, width and interval score per level, calibrated on earlier folds only."""
+    if not s.intervals:
+        return []
+    lines = [
+        f"intervals (folds 2-{len(s.diagnoses)}, each calibrated on the folds before it; "
+        f"{plural(s.interval_folds, 'fold')}): coverage / width % of price / Winkler score"
+    ]
+    for level in next(iter(s.intervals.values())):
+        cells = []
+        for source, label in _SOURCES.items():
+            f = s.intervals[source][level]
+            cells.append(
+                f"{label} {f['coverage']:.3f} / {f['width_pct']:.2f}% / {f['winkler']:.3f}"
+            )
+        lines.append(f"  {level:.0%}: " + "; ".join(cells))
+    return lines
 
 
 def ui_hint(where: str) -> str:

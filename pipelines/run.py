@@ -14,6 +14,7 @@ import pandas as pd
 
 from forecast import tracking
 from forecast.data.tickers import normalize_ticker
+from forecast.evaluation.conformal import interval_key, summarize_intervals
 from forecast.evaluation.cv import FoldResult, cross_validate
 from forecast.evaluation.metrics import aggregate, beats_naive
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
@@ -45,6 +46,9 @@ class TickerSummary:
     seconds: float = 0.0
     tracking_seconds: float = 0.0
     fold_skills: list[float] = field(default_factory=list)
+    # source -> level -> metric, mean over the folds calibrated on earlier ones
+    intervals: dict[str, dict[float, dict[str, float]]] = field(default_factory=dict)
+    interval_folds: int = 0
 
 
 class Stopwatch:
@@ -156,6 +160,11 @@ def _log_fold(
                 f"repeat_{repeat}/naive_val_loss": result.naive_val_losses[repeat],
             }
         )
+    for source, by_level in result.intervals.items():
+        for level, figures in by_level.items():
+            for metric, steps in figures.items():
+                for h, value in enumerate(steps, start=1):
+                    buffer.add(interval_key(source, level, metric), value, step=h)
     clock(buffer.flush)
     fold = result.fold
     clock(
@@ -191,6 +200,11 @@ def _log_cv_summary(
     for name, metrics in aggregates.items():
         for key, stats in metrics.items():
             buffer.add_all({f"cv/{name}/{key}_{stat}": value for stat, value in stats.items()})
+    intervals = summarize_intervals([r.intervals for r in results])
+    for source, by_level in intervals.items():
+        for level, figures in by_level.items():
+            for metric, value in figures.items():
+                buffer.add(f"cv/{interval_key(source, level, metric)}", value)
     clock(buffer.flush)
     rows = [
         {"fold": r.fold.number, "forecaster": name, **r.metrics[name]}
@@ -211,6 +225,8 @@ def _log_cv_summary(
         # (0 when validation preferred the untrained residual network: the naive forecast)
         final_epochs=int(np.median([e for r in results for e in r.best_epochs])),
         fold_skills=[r.metrics["model"]["skill"] for r in results],
+        intervals=intervals,
+        interval_folds=sum(1 for r in results if r.intervals),
     )
 
 

@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.evaluation.baselines import BASELINES
+from forecast.evaluation.conformal import FoldIntervals, ewma_volatility
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
@@ -46,7 +47,12 @@ class FoldResult:
     best_val_losses: list[float]
     naive_val_losses: list[float]
     diagnosis: Diagnosis  # its label, and the numbers behind it
+    # (N,) the price-unit volatility known at each origin (last price x EWMA of log returns)
+    scale: np.ndarray
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
+    # prediction intervals calibrated on earlier folds only (none for the first fold):
+    # source (conformal.INTERVAL_SOURCES) -> level -> metric -> per-step values
+    intervals: dict[str, dict[float, dict[str, list[float]]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,16 @@ def cross_validate(
         min_train_rows=WindowEncoder.for_window(window).first_origin + horizon + 1,
     )
     plan = _Plan(window, lstm, train, cv, callbacks_for)
+    intervals = FoldIntervals(cv.levels)
     for fold in list(folds):
-        yield _run_fold(fold, features, plan)
+        result = _run_fold(fold, features, plan)
+        result.intervals = intervals.evaluate(
+            result.actual,
+            np.mean(result.forecasts, axis=0),
+            result.baselines["naive"],
+            result.scale,
+        )
+        yield result
 
 
 @dataclass
@@ -170,5 +184,6 @@ def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
         best_val_losses=repeats.best_val_losses,
         naive_val_losses=repeats.naive_val_losses,
         diagnosis=diagnose(repeats.histories, repeats.naive_val_losses),
+        scale=last_observed * ewma_volatility(seen_target)[origins - 1],
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )

@@ -11,6 +11,7 @@ from forecast.calendar import next_trading_days
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import PriceDataError, load_prices
 from forecast.data.history import prices_from_rows
+from forecast.evaluation.conformal import FoldIntervals
 from forecast.evaluation.cv import cross_validate
 from forecast.forecaster import Forecaster
 from forecast.prep.encoding import WindowEncoder
@@ -226,6 +227,42 @@ def test_changing_prices_after_a_fold_leaves_its_forecasts_alone(prices):
     for a, b in zip(before.forecasts, after.forecasts, strict=True):
         np.testing.assert_array_equal(a, b)
     assert before.metrics == after.metrics
+
+
+def test_fold_intervals_come_from_earlier_folds_only(prices):
+    window = WindowConfig(lookback=20, horizon=2)
+    cv = CVConfig(n_folds=3, test_size=40, repeats=1, levels=(0.8, 0.95))
+    first, second, third = cross_validate(prices, window, TINY_LSTM, TINY_TRAIN, cv)
+    assert first.intervals == {}  # nothing earlier to calibrate on
+    assert set(second.intervals) == {"model", "model_constant", "naive"}
+    figures = second.intervals["model"][0.95]
+    assert set(figures) == {"coverage", "width", "width_pct", "winkler"}
+    assert all(len(steps) == 2 for steps in figures.values())  # per horizon step
+    assert all(0 <= c <= 1 for c in figures["coverage"])
+    assert third.intervals["model"][0.95]["width"][0] > third.intervals["model"][0.8]["width"][0]
+    # no look-ahead: prices after the second fold's block change neither its forecasts nor
+    # its intervals
+    changed = prices.copy()
+    after_block = changed.index[second.fold.test_end :]
+    changed.loc[after_block, ["open", "high", "low", "close", "adj_close"]] *= 3.0
+    again = list(cross_validate(changed, window, TINY_LSTM, TINY_TRAIN, cv))[1]
+    np.testing.assert_array_equal(again.forecasts[0], second.forecasts[0])
+    assert again.intervals == second.intervals
+
+
+def test_a_folds_calibration_uses_no_residual_of_its_own_block():
+    rng = np.random.default_rng(0)
+    earlier = FoldIntervals((0.9,))
+    other = FoldIntervals((0.9,))
+    block = (rng.normal(100, 1, (50, 1)), np.full((50, 1), 100.0), np.full((50, 1), 100.0))
+    for intervals in (earlier, other):
+        intervals.evaluate(*block, np.ones(50))
+    point = np.full((60, 1), 100.0)
+    one = earlier.evaluate(rng.normal(100, 1, (60, 1)), point, point, np.ones(60))
+    wild = other.evaluate(rng.normal(100, 30, (60, 1)), point, point, np.ones(60))
+    # the same calibration (fold 1's scores), whatever this block holds: equal widths
+    assert one["model"][0.9]["width"] == wild["model"][0.9]["width"]
+    assert one["model"][0.9]["coverage"][0] > wild["model"][0.9]["coverage"][0]
 
 
 def test_gap_below_horizon_minus_one_is_refused(prices):

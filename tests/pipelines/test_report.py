@@ -26,5 +26,19 @@ def test_the_table_counts_epochs_in_english(epochs, text):
     assert text in render([summary(epochs)])
 
 
+def test_the_table_has_an_interval_block_when_folds_were_calibrated():
+    plain = summary(2)
+    assert "intervals" not in render([plain])
+    figures = {"coverage": 0.81, "width": 2.0, "width_pct": 3.5, "winkler": 4.2}
+    plain.intervals = {
+        source: {0.8: figures, 0.95: figures} for source in ("model", "model_constant", "naive")
+    }
+    plain.interval_folds = 1
+    text = render([plain])
+    assert "each calibrated on the folds before it; 1 fold" in text
+    assert "  80%: LSTM 0.810 / 3.50% / 4.200; LSTM, constant width 0.810" in text
+    assert "  95%: " in text
+
+
 def test_plural():
     assert [plural(n, "fold") for n in (0, 1, 2)] == ["0 folds", "1 fold", "2 folds"]

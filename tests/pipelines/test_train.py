@@ -238,6 +238,7 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
         (["AAPL", "--device", "cuda"], "device='cuda' was asked for but CUDA is not available"),
         (["AAPL", "--device", "tpu"], "device='tpu' is not a torch device"),
         (["AAPL", "--lookback"], "argument --lookback: expected one argument"),
+        (["AAPL", "--levels", "0.8,1.5"], "levels must be numbers between 0 and 1"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(store, capsys, args, message):

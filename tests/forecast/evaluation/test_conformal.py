@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from forecast.evaluation.conformal import (
+    Calibration,
+    ewma_volatility,
+    interval_metrics,
+    scores,
+)
+
+
+def garch_prices(n, seed=0, omega=2e-6, alpha=0.08, beta=0.9):
+    """GARCH(1,1) daily log returns with known parameters, as prices from 100."""
+    rng = np.random.default_rng(seed)
+    variance = omega / (1 - alpha - beta)
+    returns = np.empty(n)
+    for t in range(n):
+        returns[t] = np.sqrt(variance) * rng.standard_normal()
+        variance = omega + alpha * returns[t] ** 2 + beta * variance
+    return 100 * np.exp(np.concatenate([[0.0], np.cumsum(returns)]))
+
+
+def naive_setup(prices, horizon=1):
+    """Origins t: the naive forecast (price at t - 1) of prices t .. t + horizon - 1."""
+    origins = np.arange(30, len(prices) - horizon + 1)
+    actual = np.stack([prices[origins + h] for h in range(horizon)], axis=1)
+    last = prices[origins - 1]
+    forecast = np.repeat(last[:, None], horizon, axis=1)
+    scale = last * ewma_volatility(prices)[origins - 1]  # known at the origin
+    return actual, forecast, scale
+
+
+def test_volatility_scaled_intervals_cover_garch_returns_at_nominal():
+    actual, forecast, scale = naive_setup(garch_prices(5000, seed=1))
+    calibrate, test = slice(0, 2500), slice(2500, None)
+    calibration = Calibration.fit(scores(actual, forecast, scale)[calibrate], (0.9,))
+    lower, upper = calibration.interval(forecast[test], 0.9, scale[test])
+    coverage = interval_metrics(actual[test], lower, upper, 0.9)["coverage"][0]
+    assert len(actual[test]) >= 2000
+    assert abs(coverage - 0.9) <= 0.02, coverage
+    # wider where the volatility known at the origin is high than where it is calm
+    width = (upper - lower)[:, 0]
+    calm = scale[test] <= np.median(scale[test])
+    assert width[~calm].mean() > 1.3 * width[calm].mean()
+
+
+def test_constant_width_covers_too_but_scores_worse_on_clustered_volatility():
+    actual, forecast, scale = naive_setup(garch_prices(5000, seed=2))
+    calibrate, test = slice(0, 2500), slice(2500, None)
+    results = {}
+    for name, used in (("scaled", scale), ("constant", None)):
+        calibration = Calibration.fit(scores(actual, forecast, used)[calibrate], (0.9,))
+        lower, upper = calibration.interval(
+            forecast[test], 0.9, None if used is None else used[test]
+        )
+        results[name] = interval_metrics(actual[test], lower, upper, 0.9)
+    assert results["scaled"]["winkler"][0] < results["constant"]["winkler"][0]
+
+
+def test_finite_sample_rank_and_asymmetry():
+    # 9 scores: the 80% upper bound is the ceil(10 * 0.9) = 9th smallest, the lower the 1st
+    calibration = Calibration.fit(np.arange(1.0, 10.0)[:, None], (0.8,))
+    assert calibration.upper[0.8][0] == 9.0 and calibration.lower[0.8][0] == 1.0
+    # too few scores for a 95% bound: infinite, never a silently narrow interval
+    assert np.isinf(Calibration.fit(np.arange(1.0, 10.0)[:, None], (0.95,)).upper[0.95][0])
+    skewed = Calibration.fit(np.r_[np.full(50, -1.0), np.full(49, 3.0)][:, None], (0.9,))
+    assert skewed.lower[0.9][0] == -1.0 and skewed.upper[0.9][0] == 3.0
+
+
+def test_metrics_count_misses_and_winkler_penalizes_them():
+    actual = np.array([[10.0], [20.0]])
+    lower, upper = np.array([[9.0], [9.0]]), np.array([[11.0], [11.0]])
+    metrics = interval_metrics(actual, lower, upper, 0.8)
+    assert metrics["coverage"][0] == 0.5 and metrics["width"][0] == 2.0
+    # the miss: 2 + (2 / 0.2) * 9 = 92; the hit: 2
+    assert metrics["winkler"][0] == pytest.approx((92 + 2) / 2)
+    # too few calibration scores for the level: infinite bounds cover, and cost infinitely
+    unbounded = interval_metrics(actual, np.full((2, 1), -np.inf), np.full((2, 1), np.inf), 0.95)
+    assert unbounded["coverage"][0] == 1.0 and unbounded["winkler"][0] == np.inf
+
+
+def test_volatility_uses_only_the_past():
+    prices = garch_prices(300, seed=3)
+    changed = prices.copy()
+    changed[200:] *= np.linspace(1, 3, len(prices) - 200)
+    np.testing.assert_array_equal(ewma_volatility(prices)[:200], ewma_volatility(changed)[:200])
+    with pytest.raises(ValueError, match="positive prices"):
+        ewma_volatility(np.array([1.0, -1.0]))
