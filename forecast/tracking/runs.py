@@ -3,9 +3,11 @@ metrics and params, figures, and the runs of dead processes."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,7 +204,29 @@ def run(name: str, *, nested: bool = False, tags: dict[str, str] | None = None) 
         status = RunStatus.to_string(RunStatus.FAILED)
         raise
     finally:
+        _end_run(active.info.run_id, status)
+
+
+def _end_run(run_id: str, status: str, patience_s: float = 10.0) -> None:
+    """End the active run, waiting out a locked SQLite store: a signal that lands mid-write
+    can leave the interrupted session holding the lock until it is collected."""
+    try:
         mlflow.end_run(status=status)
+        return
+    except MlflowException as err:
+        if err.error_code != "TEMPORARILY_UNAVAILABLE":
+            raise
+    # end_run took the run off the active stack before the store refused: finish it directly
+    deadline = time.monotonic() + patience_s
+    while True:
+        gc.collect()  # releases the connection of a session the signal abandoned
+        time.sleep(0.1)
+        try:
+            MlflowClient().set_terminated(run_id, status)
+            return
+        except MlflowException as err:
+            if err.error_code != "TEMPORARILY_UNAVAILABLE" or time.monotonic() > deadline:
+                raise
 
 
 def log_figure(figure: Any, path: str) -> None:

@@ -7,6 +7,8 @@ import sys
 
 import mlflow
 import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 from mlflow.tracking import MlflowClient
 
 from forecast import tracking
@@ -135,3 +137,21 @@ def test_runs_of_a_dead_process_are_marked_killed_and_live_ones_are_not(store):
     assert client.get_run(gone.info.run_id).info.status == "KILLED"
     assert client.get_run(other_host.info.run_id).info.status == "RUNNING"
     assert client.get_run(alive.info.run_id).info.status == "RUNNING"
+
+
+def test_a_locked_store_at_the_end_of_a_run_is_waited_out(store, monkeypatch):
+    _, _, client = store
+    real = MlflowClient.set_terminated
+    calls = []
+
+    def locked_once(self, run_id, status=None, end_time=None):
+        calls.append(status)
+        if len(calls) == 1:
+            raise MlflowException("database is locked", error_code=TEMPORARILY_UNAVAILABLE)
+        return real(self, run_id, status, end_time)
+
+    monkeypatch.setattr(MlflowClient, "set_terminated", locked_once)
+    with pytest.raises(KeyboardInterrupt), tracking.run("interrupted") as run_id:
+        raise KeyboardInterrupt
+    assert calls == ["KILLED", "KILLED"]
+    assert client.get_run(run_id).info.status == "KILLED" and mlflow.active_run() is None
