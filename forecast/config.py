@@ -212,18 +212,18 @@ def for_window(lstm: LSTMConfig, window: WindowConfig, n_features: int | None = 
             f"LSTMConfig.horizon={lstm.horizon} disagrees with WindowConfig.horizon="
             f"{window.horizon}; set the horizon on WindowConfig only (the network's is derived)"
         )
+    # the naive forecast in model space is the target's scaled input for minmax and standard
+    # (and for window per step); a constant otherwise (0, or log_return's zero return)
     column = None
-    if lstm.residual and (window.scaler in ("minmax", "standard") or lstm.head == "per_step"):
-        # the naive forecast is the target's last scaled value: read it from its input column
-        # (the window and log_return scalers make it a constant for direct and seq2seq heads)
+    per_step_window = lstm.head == "per_step" and window.scaler == "window"
+    if lstm.residual and (window.scaler in ("minmax", "standard") or per_step_window):
         column = TARGET_COLUMN[window.features]
-        if column is None and window.scaler != "log_return":
+        if column is None:
             raise ValueError(
                 f"residual=True needs the target among the inputs for scaler={window.scaler!r} "
                 f"and head={lstm.head!r}; features={window.features!r} has no price column. Use "
                 "features close or ohlcv, another scaler, or residual=False (--no-residual)"
             )
-        column = None if window.scaler == "log_return" else column
     return replace(
         lstm,
         horizon=window.horizon,

@@ -162,13 +162,10 @@ class Forecaster:
                 )
             origin = np.array([len(one.target)])
             encoded.append(self.encoder_.encode(one.values, one.target, origin, targets=False))
-        X = np.concatenate([e.X for e in encoded]) if len(encoded) > 1 else encoded[0].X
+        X = torch.from_numpy(np.ascontiguousarray(np.concatenate([e.X for e in encoded])))
         roll = steps if steps > self.window.horizon else None
-        pred = self.model_(torch.from_numpy(np.ascontiguousarray(X)), roll).numpy()
-        anchor = (
-            np.concatenate([e.anchor for e in encoded]) if len(encoded) > 1 else encoded[0].anchor
-        )
-        values = self.encoder_.decode(pred, anchor)[:, :steps]
+        pred = self.model_(X, roll).numpy()
+        values = self.encoder_.decode(pred, np.concatenate([e.anchor for e in encoded]))[:, :steps]
         return [
             Forecast(next_trading_days(one.index[-1], steps), row)
             for one, row in zip(series, values, strict=True)

@@ -17,7 +17,7 @@ from forecast.prep.features import Features, target_features
 from forecast.tracking.registry import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings
 from service.models import LoadedModel
-from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse, ModelRef, PriceRow
+from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse, PriceRow
 
 
 class RequestProblem(ValueError):
@@ -142,11 +142,9 @@ def prepare(
 
 def forecast_many(prepared: Sequence[Prepared], model: LoadedModel) -> list[ForecastResponse]:
     """Forecasts for prepared requests of one model, in one forward pass."""
-    registered = model.registered
-    forecasts = registered.forecaster.forecast(
+    forecasts = model.registered.forecaster.forecast(
         [p.features for p in prepared], max(p.steps for p in prepared)
     )
-    reference = ModelRef.of(registered)
     return [
         ForecastResponse(
             ticker=p.ticker,
@@ -156,7 +154,7 @@ def forecast_many(prepared: Sequence[Prepared], model: LoadedModel) -> list[Fore
                 ForecastPoint(date=d.date(), value=float(v))
                 for d, v in zip(forecast.dates, forecast.values[: p.steps])  # noqa: B905
             ],
-            model=reference,
+            model=model.ref,
         )
         for p, forecast in zip(prepared, forecasts, strict=True)
     ]

@@ -18,6 +18,7 @@ from forecast.tracking import (
     RegistryUnavailableError,
     model_name,
 )
+from service.schemas import ModelRef
 
 log = logging.getLogger("service.models")
 
@@ -27,6 +28,7 @@ class LoadedModel:
     ticker: str
     registered: RegisteredForecaster
     loaded_at: dt.datetime
+    ref: ModelRef  # what every response says of the model, built once at load
 
 
 class ModelStore:
@@ -68,7 +70,7 @@ class ModelStore:
             self.registry_error = str(err)
             self.load_errors[ticker] = str(err)
             raise
-        loaded = LoadedModel(ticker, registered, dt.datetime.now(dt.UTC))
+        loaded = LoadedModel(ticker, registered, dt.datetime.now(dt.UTC), ModelRef.of(registered))
         self.models[ticker] = loaded  # the atomic swap
         self.load_errors.pop(ticker, None)
         self.registry_error = None

@@ -13,8 +13,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 EWMA_HALFLIFE = 20  # trading days: the RiskMetrics decay (lambda 0.94) has a half-life of ~11
+MIN_VOLATILITY = 1e-8  # daily log-return volatility floor: never divide a score by zero
 
 
 def ewma_volatility(prices: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
@@ -23,14 +25,10 @@ def ewma_volatility(prices: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.n
     prices = np.asarray(prices, dtype=np.float64)
     if prices.ndim != 1 or len(prices) < 2 or not (prices > 0).all():
         raise ValueError("ewma_volatility needs 2 or more positive prices in a 1-D array")
-    returns = np.diff(np.log(prices))
-    decay = 0.5 ** (1.0 / halflife)
-    variance = np.empty(len(prices))
-    variance[0] = variance[1] = returns[0] ** 2
-    for t in range(1, len(returns)):
-        variance[t + 1] = decay * variance[t] + (1 - decay) * returns[t] ** 2
-    floor = max(float(np.median(np.abs(returns))), 1e-12) * 1e-3  # never divide by zero
-    return np.sqrt(np.maximum(variance, floor**2))
+    squared = pd.Series(np.diff(np.log(prices)) ** 2)
+    smoothed = squared.ewm(halflife=halflife, adjust=False).mean().to_numpy()  # past only
+    variance = np.concatenate([smoothed[:1], smoothed])  # day t: returns up to day t
+    return np.sqrt(np.maximum(variance, MIN_VOLATILITY**2))
 
 
 def scores(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray | None) -> np.ndarray:

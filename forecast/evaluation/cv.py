@@ -91,8 +91,9 @@ def cross_validate(
     )
     plan = _Plan(window, lstm, train, cv, callbacks_for)
     intervals = FoldIntervals(cv.levels)
+    volatility = ewma_volatility(features.target)  # past-only: one pass serves every fold
     for fold in list(folds):
-        result = _run_fold(fold, features, plan)
+        result = _run_fold(fold, features, plan, volatility)
         result.intervals = intervals.evaluate(
             result.actual,
             np.mean(result.forecasts, axis=0),
@@ -134,7 +135,7 @@ def _fit_repeats(
     return out
 
 
-def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
+def _run_fold(fold: Fold, features: Features, plan: _Plan, volatility: np.ndarray) -> FoldResult:
     horizon, lookback = plan.window.horizon, plan.window.lookback
     target, dates = features.target, features.index
     first_origin = WindowEncoder.for_window(plan.window).first_origin
@@ -184,6 +185,6 @@ def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
         best_val_losses=repeats.best_val_losses,
         naive_val_losses=repeats.naive_val_losses,
         diagnosis=diagnose(repeats.histories, repeats.naive_val_losses),
-        scale=last_observed * ewma_volatility(seen_target)[origins - 1],
+        scale=last_observed * volatility[origins - 1],
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )

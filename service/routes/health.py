@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from forecast.tracking.names import CV_TAG_PREFIX, FOLDS_TAG, TRAINED_UNTIL_TAG
 from service.deps import MetricsDep, StoreDep, require_api_key
-from service.schemas import ModelInfo, ModelRef, ModelsResponse
+from service.schemas import ModelInfo, ModelsResponse
 
 router = APIRouter(tags=["operations"])
 
@@ -52,7 +52,7 @@ def models(store: StoreDep) -> ModelsResponse:
                     continue
         infos.append(
             ModelInfo(
-                **ModelRef.of(registered).model_dump(),
+                **loaded.ref.model_dump(),
                 ticker=ticker,
                 trained_until=registered.tags.get(TRAINED_UNTIL_TAG),
                 lookback=forecaster.window.lookback,
