@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 from forecast.tracking.names import EXPERIMENT
 
 MODES = {"residual": "--residual", "level": "--no-residual"}
+LEVELS = ("80", "95")
 LABELS = {"residual": "residual (default)", "level": "level (--no-residual)"}
 
 
@@ -60,7 +61,23 @@ def run(ticker: str, flag: str, store: Path, extra: list[str]) -> tuple[dict[str
         "std": metrics["cv/model/skill_std"],
         "kept": kept / max(fits, 1),
         **intervals,
+        **_coverage_by_step(client, folds),
     }, seconds
+
+
+def _coverage_by_step(client: MlflowClient, folds: list) -> dict[str, float]:
+    """step/80/3: the model interval's coverage at step 3, over the calibrated folds' origins."""
+    out: dict[str, float] = {}
+    for level in LEVELS:
+        key = f"intervals/model/{level}/coverage"
+        by_step: dict[int, list[float]] = {}
+        for fold in folds:
+            if key in fold.data.metrics:  # the first fold has nothing earlier to calibrate on
+                for metric in client.get_metric_history(fold.info.run_id, key):
+                    by_step.setdefault(metric.step, []).append(metric.value)
+        for step, values in sorted(by_step.items()):
+            out[f"step/{level}/{step}"] = sum(values) / len(values)  # equal-sized test blocks
+    return out
 
 
 def main() -> None:
@@ -96,17 +113,28 @@ def main() -> None:
         print(
             "\nintervals of the residual runs, folds 2-5 (each calibrated on the folds before it)"
         )
-        print("| ticker | level | coverage | width % | Winkler: vol-scaled | constant | naive |")
-        print("|---|---|---|---|---|---|---|")
+        steps = sorted({int(k.split("/")[2]) for _, f in interval_rows for k in f if "step/" in k})
+        step_heads = "".join(f" step {h} |" for h in steps) if len(steps) > 1 else ""
+        print(
+            "| ticker | level | coverage |" + step_heads + " width % | Winkler: vol-scaled | "
+            "constant | naive | ACI coverage | ACI Winkler |"
+        )
+        print(
+            "|---|---|---|" + "---|" * (len(step_heads.split("|")) - 1) + "---|---|---|---|---|---|"
+        )
         for ticker, figures in interval_rows:
-            for level in ("80", "95"):
+            for level in LEVELS:
+                by_step = [f"{figures[f'step/{level}/{h}']:.3f}" for h in steps]
                 cells = [
                     f"{figures[f'model/{level}/coverage']:.3f}",
+                    *(by_step if len(steps) > 1 else []),
                     f"{figures[f'model/{level}/width_pct']:.2f}",
                     *(
                         f"{figures[f'{source}/{level}/winkler']:.3f}"
                         for source in ("model", "model_constant", "naive")
                     ),
+                    f"{figures[f'model_aci/{level}/coverage']:.3f}",
+                    f"{figures[f'model_aci/{level}/winkler']:.3f}",
                 ]
                 print(f"| {ticker} | {level}% | " + " | ".join(cells) + " |")
     for mode, values in means.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -14,6 +14,7 @@ import torch
 
 from forecast.calendar import next_trading_days
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig, for_window
+from forecast.evaluation.conformal import Calibration, level_name
 from forecast.models import StackedLSTM
 from forecast.models.training import (
     INFERENCE_CHUNK,
@@ -27,6 +28,7 @@ from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features
 
 CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
+CALIBRATION_FILE = "calibration.json"  # the prediction intervals' calibration, when it has one
 FORMAT_VERSION = 2  # 2: residual networks (LSTMConfig.residual); 1 had none
 READABLE_FORMATS = (1, 2)
 MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
@@ -34,10 +36,21 @@ MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
 
 @dataclass(frozen=True)
 class Forecast:
-    """Forecast prices `values` (steps,) on trading `dates` after the series' last day."""
+    """Forecast prices `values` (steps,) on trading `dates` after the series' last day, and
+    each calibrated level's (lower, upper) bounds for the first calibrated steps."""
 
     dates: pd.DatetimeIndex
     values: np.ndarray
+    intervals: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def lower_column(level: float) -> str:
+    """The name of a level's lower bound in predict()'s frame: lower_80 for 0.8."""
+    return f"lower_{level_name(level)}"
+
+
+def upper_column(level: float) -> str:
+    return f"upper_{level_name(level)}"
 
 
 class Forecaster:
@@ -52,6 +65,7 @@ class Forecaster:
         self.window = window or WindowConfig()
         self.lstm = for_window(lstm or LSTMConfig(), self.window)
         self.train = train or TrainConfig()
+        self.calibration_: Calibration | None = None  # intervals: see calibrate()
 
     def fit(self, prices: pd.DataFrame, callbacks: Sequence[Callback] = ()) -> Self:
         """Fit scaling and the model on every row of `prices` (a validated price frame)."""
@@ -93,6 +107,37 @@ class Forecaster:
         )
         self.model_, self.encoder_ = model.cpu().eval(), encoder
         return self.result_
+
+    def calibrate(self, calibration: Calibration | None) -> Self:
+        """Give forecasts prediction intervals: conformal score quantiles from forecasts made
+        on data this model's configuration never trained on (walk-forward CV, cv.calibration).
+        None removes them."""
+        if calibration is not None and calibration.steps > self.window.horizon:
+            raise ValueError(
+                f"the calibration has {calibration.steps} steps; this model forecasts "
+                f"{self.window.horizon}"
+            )
+        self.calibration_ = calibration
+        return self
+
+    @property
+    def interval_levels(self) -> tuple[float, ...]:
+        """The calibrated prediction interval levels (none without a calibration)."""
+        return () if self.calibration_ is None else self.calibration_.levels
+
+    def check_level(self, level: float | None) -> float | None:
+        """The interval level to answer with: `level` when calibrated (None: the first
+        calibrated, or None when the model has no intervals), or ValueError naming those
+        available."""
+        if self.calibration_ is None:
+            if level is None:
+                return None
+            raise ValueError(
+                f"level={level!r} is not available: this model has no calibrated intervals "
+                "(it was saved before Stockcast calibrated them, or CV had too few forecasts); "
+                "retrain it to get them"
+            )
+        return self.calibration_.levels[0] if level is None else self.calibration_.level(level)
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -166,17 +211,30 @@ class Forecaster:
         roll = steps if steps > self.window.horizon else None
         pred = self.model_(X, roll).numpy()
         values = self.encoder_.decode(pred, np.concatenate([e.anchor for e in encoded]))[:, :steps]
+        bounds: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        if self.calibration_ is not None:  # the rows the model read: as in CV
+            windows = np.stack([one.target[-needed:] for one in series])
+            bounds = self.calibration_.around(values, windows)
         return [
-            Forecast(next_trading_days(one.index[-1], steps), row)
-            for one, row in zip(series, values, strict=True)
+            Forecast(
+                next_trading_days(one.index[-1], steps),
+                row,
+                {level: (low[i], high[i]) for level, (low, high) in bounds.items()},
+            )
+            for i, (one, row) in enumerate(zip(series, values, strict=True))
         ]
 
     def predict(self, prices: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
         """Forecasts after the last row of `prices`: index `date` (next NYSE trading days),
-        column `forecast` in price units. `horizon` defaults to (and may not exceed) the model's."""
+        column `forecast` in price units, and per calibrated level `lower_80`, `upper_80`...
+        (NaN past the calibrated steps). `horizon` defaults to (and may not exceed) the model's."""
         steps = self.check_horizon(horizon)
         (out,) = self.forecast([self.features(prices)], steps)
-        return pd.DataFrame({"forecast": out.values}, index=out.dates)
+        frame = pd.DataFrame({"forecast": out.values}, index=out.dates)
+        for level, (low, high) in out.intervals.items():
+            for name, bound in ((lower_column(level), low), (upper_column(level), high)):
+                frame[name] = np.pad(bound, (0, steps - len(bound)), constant_values=np.nan)
+        return frame
 
     def save(self, directory: str | Path) -> Path:
         """JSON config + safetensors weights (no pickle). Returns the directory."""
@@ -190,6 +248,8 @@ class Forecaster:
         # (safetensors' save_file creates it 0600)
         (path / WEIGHTS_FILE).write_bytes(save(state))
         (path / CONFIG_FILE).write_text(json.dumps(self.to_dict(), indent=2))
+        if self.calibration_ is not None:
+            (path / CALIBRATION_FILE).write_text(json.dumps(self.calibration_.to_dict(), indent=2))
         return path
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,4 +292,7 @@ class Forecaster:
         forecaster.encoder_ = WindowEncoder.from_dict(data["encoder"])
         forecaster.columns_ = tuple(data["columns"])
         forecaster.trained_until_ = pd.Timestamp(data["trained_until"])
+        if (path / CALIBRATION_FILE).is_file():  # models saved before intervals have none
+            calibration = json.loads((path / CALIBRATION_FILE).read_text())
+            forecaster.calibrate(Calibration.from_dict(calibration))
         return forecaster

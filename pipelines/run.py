@@ -14,8 +14,8 @@ import pandas as pd
 
 from forecast import tracking
 from forecast.data.tickers import normalize_ticker
-from forecast.evaluation.conformal import interval_key, summarize_intervals
-from forecast.evaluation.cv import FoldResult, cross_validate
+from forecast.evaluation.conformal import Calibration, interval_key, summarize_intervals
+from forecast.evaluation.cv import FoldResult, calibration, cross_validate
 from forecast.evaluation.metrics import aggregate, beats_naive
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
@@ -92,8 +92,9 @@ def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) ->
         clock(tracking.log_dict, _config_dict(options), "config.json")
         results = _cross_validate(ticker, prices, options, train_config, progress, clock)
         summary = _log_cv_summary(ticker, results, tags, parent_id, clock)
+        intervals = _calibration(ticker, results, options.cv.levels)
         forecaster, model_uri = _final_fit(
-            ticker, prices, options, train_config, summary, progress, clock
+            ticker, prices, options, train_config, summary, intervals, progress, clock
         )
         if options.register:
             _register(ticker, model_uri, summary, tags, options, clock)
@@ -230,12 +231,31 @@ def _log_cv_summary(
     )
 
 
+def _calibration(
+    ticker: str, results: list[FoldResult], levels: tuple[float, ...]
+) -> Calibration | None:
+    """The final model's intervals from every CV forecast; a warning for each level too few
+    forecasts calibrate."""
+    found = calibration(results, levels)
+    missing = [level for level in levels if found is None or level not in found.levels]
+    if missing:
+        log.warning(
+            "%s: %d CV forecasts are too few for %s intervals; the model serves %s",
+            ticker,
+            sum(len(r.actual) for r in results),
+            ", ".join(f"{level:g}" for level in missing),
+            "none" if found is None else ", ".join(f"{level:g}" for level in found.levels),
+        )
+    return found
+
+
 def _final_fit(
     ticker: str,
     prices: pd.DataFrame,
     options: PipelineOptions,
     train_config: Any,
     summary: TickerSummary,
+    intervals: Calibration | None,
     progress: PipelineProgress,
     clock: Stopwatch,
 ) -> tuple[Forecaster, str]:
@@ -255,6 +275,7 @@ def _final_fit(
                 learning_curves([forecaster.result_.history], f"{ticker} final fit"),
                 "plots/learning_curves.png",
             )
+        forecaster.calibrate(intervals)
         example = _input_example(prices, forecaster)
         model_uri = clock(tracking.log_forecaster, forecaster, example, epochs)
     return forecaster, model_uri

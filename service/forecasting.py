@@ -12,7 +12,7 @@ import pandas as pd
 
 from forecast.data import DataUnavailableError, load_prices
 from forecast.data.history import prices_from_rows
-from forecast.forecaster import Forecaster
+from forecast.forecaster import Forecast, Forecaster
 from forecast.prep.features import Features, target_features
 from forecast.tracking.registry import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings
@@ -118,6 +118,7 @@ class Prepared:
 
     ticker: str
     steps: int
+    level: float | None  # the interval level to answer with (None: the model has none)
     features: Features
     source: str
 
@@ -132,12 +133,16 @@ def prepare(
         steps = forecaster.check_horizon(request.horizon)
     except ValueError as err:
         raise RequestProblem((*at, "horizon"), str(err)) from err
+    try:
+        level = forecaster.check_level(request.level)
+    except ValueError as err:
+        raise RequestProblem((*at, "level"), str(err)) from err
     if request.history is None:
         features, source = features_from_data_layer(request.ticker, forecaster, settings, at)
     else:
         features = features_from_history(request.history, forecaster, settings, at)
         source = "request"
-    return Prepared(request.ticker, steps, features, source)
+    return Prepared(request.ticker, steps, level, features, source)
 
 
 def forecast_many(prepared: Sequence[Prepared], model: LoadedModel) -> list[ForecastResponse]:
@@ -150,11 +155,30 @@ def forecast_many(prepared: Sequence[Prepared], model: LoadedModel) -> list[Fore
             ticker=p.ticker,
             as_of=p.features.index[-1].date(),
             history_source=p.source,
-            forecasts=[  # zip stops at the request's steps: the pass ran to the batch's longest
-                ForecastPoint(date=d.date(), value=float(v))
-                for d, v in zip(forecast.dates, forecast.values[: p.steps])  # noqa: B905
-            ],
+            forecasts=_points(p, forecast),
             model=model.ref,
         )
         for p, forecast in zip(prepared, forecasts, strict=True)
     ]
+
+
+def _points(prepared: Prepared, forecast: Forecast) -> list[ForecastPoint]:
+    """The request's steps (the pass ran to the batch's longest), each with its interval at the
+    request's level where the model calibrated that step."""
+    steps = prepared.steps
+    no_interval: tuple[Sequence[float], Sequence[float]] = ((), ())
+    lower, upper = no_interval if prepared.level is None else forecast.intervals[prepared.level]
+    points = []
+    dates, values = forecast.dates[:steps], forecast.values[:steps]
+    for step, (date, value) in enumerate(zip(dates, values, strict=True)):
+        bounded = step < len(lower)
+        points.append(
+            ForecastPoint(
+                date=date.date(),
+                value=float(value),
+                lower=float(lower[step]) if bounded else None,
+                upper=float(upper[step]) if bounded else None,
+                level=prepared.level if bounded else None,
+            )
+        )
+    return points

@@ -77,13 +77,29 @@ class ForecastRequest(BaseModel):
         description="recent trading days, oldest first, at least the model's lookback; "
         "omit to use the latest prices Stockcast has",
     )
+    level: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="prediction interval level, one the model calibrated (GET /models lists "
+        "them: 0.8 and 0.95 by default); omit for the model's first",
+        examples=[0.95],
+    )
 
 
 class ForecastPoint(BaseModel):
     date: dt.date
     value: float
-    lower: float | None = Field(None, description="lower interval bound, when the model gives one")
-    upper: float | None = Field(None, description="upper interval bound, when the model gives one")
+    lower: float | None = Field(
+        None,
+        description="lower bound of the prediction interval at `level` (split conformal on the "
+        "walk-forward CV errors, scaled by recent volatility); null for a model without "
+        "calibrated intervals and for steps past its calibrated horizon",
+    )
+    upper: float | None = Field(None, description="upper bound, like `lower`")
+    level: float | None = Field(
+        None, description="the interval's level: the share of outcomes it should cover"
+    )
 
 
 class ModelRef(BaseModel):
@@ -138,7 +154,13 @@ class ForecastResponse(BaseModel):
                     "as_of": "2013-03-01",
                     "history_source": "request",
                     "forecasts": [
-                        {"date": "2013-03-04", "value": 56.21, "lower": None, "upper": None}
+                        {
+                            "date": "2013-03-04",
+                            "value": 56.21,
+                            "lower": 55.14,
+                            "upper": 57.28,
+                            "level": 0.8,
+                        }
                     ],
                     "model": {
                         "name": model_name("AAPL"),
@@ -196,6 +218,9 @@ class ModelInfo(ModelRef):
     horizon: int
     max_horizon: int
     features: str
+    interval_levels: list[float] = Field(
+        description="the prediction interval levels a forecast request may ask for"
+    )
     loaded_at: dt.datetime
     cv_metrics: dict[str, float] = Field(description="the version's cv.* tags")
 

@@ -1,7 +1,8 @@
 """Split-conformal prediction intervals on walk-forward residuals, scaled by volatility.
 
-The score of a forecast is its signed error divided by the volatility known at its origin (an
-EWMA of squared log returns up to the origin: only the past). Lower and upper bounds come from
+The score of a forecast is its signed error divided by the volatility known at its origin (the
+last price times an EWMA of the squared log returns in the window the model read: only the
+past). Lower and upper bounds come from
 separate quantiles of those scores (moves are not symmetric), each at the finite-sample rank
 ceil((n + 1) * q) of the n calibration scores, per horizon step. With `volatility=None` the
 scores are the raw errors: the constant-width interval the volatility scaling is compared with.
@@ -11,24 +12,31 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from forecast.evaluation.aci import AdaptiveIntervals
 
 EWMA_HALFLIFE = 20  # trading days: the RiskMetrics decay (lambda 0.94) has a half-life of ~11
 MIN_VOLATILITY = 1e-8  # daily log-return volatility floor: never divide a score by zero
 
 
-def ewma_volatility(prices: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
-    """(T,) the volatility of log returns known at the end of each day t, from returns up to t
-    only (day 0 has none: the first return's size stands in)."""
-    prices = np.asarray(prices, dtype=np.float64)
-    if prices.ndim != 1 or len(prices) < 2 or not (prices > 0).all():
-        raise ValueError("ewma_volatility needs 2 or more positive prices in a 1-D array")
-    squared = pd.Series(np.diff(np.log(prices)) ** 2)
-    smoothed = squared.ewm(halflife=halflife, adjust=False).mean().to_numpy()  # past only
-    variance = np.concatenate([smoothed[:1], smoothed])  # day t: returns up to day t
-    return np.sqrt(np.maximum(variance, MIN_VOLATILITY**2))
+def window_scale(windows: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
+    """(N,) the price-unit volatility known at each forecast's origin: the last price of each
+    price window (N, L), oldest first, times the EWMA volatility of the window's daily log
+    returns (the latest weighted most). Only the window counts: the rows the model reads, so a
+    forecast's scale is the same in CV and in serving and uses nothing after its origin."""
+    windows = np.asarray(windows, dtype=np.float64)
+    if windows.ndim != 2 or windows.shape[1] < 2 or not (windows > 0).all():
+        raise ValueError(
+            f"window_scale needs (N, L >= 2) positive prices; got shape {windows.shape}"
+            + ("" if windows.size == 0 or (windows > 0).all() else " with prices <= 0")
+        )
+    squared = np.diff(np.log(windows), axis=1) ** 2  # (N, L - 1), oldest first
+    weights = 0.5 ** (np.arange(squared.shape[1])[::-1] / halflife)
+    variance = squared @ weights / weights.sum()
+    return windows[:, -1] * np.sqrt(np.maximum(variance, MIN_VOLATILITY**2))
 
 
 def scores(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
@@ -48,17 +56,27 @@ def _rank_quantile(values: np.ndarray, q: float) -> float:
     return float(np.partition(values, rank - 1)[rank - 1])
 
 
+CALIBRATION_FORMAT = 1  # of Calibration.to_dict, saved as JSON beside a model's weights
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """Score quantiles per level and step: lower[level] and upper[level] are (H,) arrays."""
+    """Score quantiles per level and step: lower[level] and upper[level] are (H,) arrays, for
+    scores divided by `window_scale` with `halflife` (None: raw errors, constant width)."""
 
     levels: tuple[float, ...]
     lower: dict[float, np.ndarray]
     upper: dict[float, np.ndarray]
     n: int  # calibration scores per step
+    halflife: float | None = EWMA_HALFLIFE
 
     @classmethod
-    def fit(cls, calibration_scores: np.ndarray, levels: tuple[float, ...]) -> Calibration:
+    def fit(
+        cls,
+        calibration_scores: np.ndarray,
+        levels: tuple[float, ...],
+        halflife: float | None = EWMA_HALFLIFE,
+    ) -> Calibration:
         """From (N, H) scores: for level 1 - alpha, the alpha/2 and 1 - alpha/2 quantiles of
         each step's scores, at the finite-sample ranks (the lower one mirrored)."""
         values = np.asarray(calibration_scores, dtype=np.float64)
@@ -72,15 +90,97 @@ class Calibration:
             tail = (1 - level) / 2
             upper[level] = np.array([_rank_quantile(s, 1 - tail) for s in values.T])
             lower[level] = np.array([-_rank_quantile(-s, 1 - tail) for s in values.T])
-        return cls(tuple(levels), lower, upper, len(values))
+        return cls(tuple(levels), lower, upper, len(values), halflife)
+
+    @property
+    def steps(self) -> int:
+        """Horizon steps calibrated: bounds exist for steps 1 .. steps."""
+        return len(self.upper[self.levels[0]])
+
+    def level(self, requested: float) -> float:
+        """The calibrated level equal to `requested` (to 1e-9), or ValueError naming them."""
+        for level in self.levels:
+            if abs(level - requested) < 1e-9:
+                return level
+        raise ValueError(
+            f"level={requested!r} is not calibrated for this model; available: "
+            + ", ".join(f"{level:g}" for level in self.levels)
+        )
 
     def interval(
         self, forecast: np.ndarray, level: float, scale: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper) bounds (N, H) around forecasts (N, H) at `level`."""
-        size = 1.0 if scale is None else np.asarray(scale, dtype=np.float64)[:, None]
+        """(lower, upper) bounds (N, k) around forecasts (N, k) at `level`, k <= steps."""
         forecast = np.asarray(forecast, dtype=np.float64)
-        return forecast + self.lower[level] * size, forecast + self.upper[level] * size
+        steps = forecast.shape[1]
+        size = 1.0 if scale is None else np.asarray(scale, dtype=np.float64)[:, None]
+        return (
+            forecast + self.lower[level][:steps] * size,
+            forecast + self.upper[level][:steps] * size,
+        )
+
+    def around(
+        self, forecast: np.ndarray, windows: np.ndarray
+    ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """Every level's (lower, upper) bounds (N, k) around forecasts (N, >= k) made from price
+        windows (N, L), for the first k = min(forecast steps, calibrated steps) steps."""
+        points = np.asarray(forecast, dtype=np.float64)[:, : self.steps]
+        scale = None if self.halflife is None else window_scale(windows, self.halflife)
+        return {level: self.interval(points, level, scale) for level in self.levels}
+
+    def finite(self) -> Calibration | None:
+        """Only the levels whose every bound is finite (enough scores for their rank); None
+        when no level is."""
+        kept = tuple(
+            level
+            for level in self.levels
+            if np.isfinite(self.lower[level]).all() and np.isfinite(self.upper[level]).all()
+        )
+        if not kept:
+            return None
+        return Calibration(
+            kept,
+            {level: self.lower[level] for level in kept},
+            {level: self.upper[level] for level in kept},
+            self.n,
+            self.halflife,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the quantiles per level and step, and the volatility rule."""
+        return {
+            "format": CALIBRATION_FORMAT,
+            "method": "split conformal, finite-sample rank, separate lower and upper quantiles",
+            "volatility": None
+            if self.halflife is None
+            else {"rule": "ewma of the lookback window's log returns", "halflife": self.halflife},
+            "n": self.n,
+            "levels": [
+                {
+                    "level": level,
+                    "lower": self.lower[level].tolist(),
+                    "upper": self.upper[level].tolist(),
+                }
+                for level in self.levels
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        if data.get("format") != CALIBRATION_FORMAT:
+            raise ValueError(
+                f"calibration format {data.get('format')!r}; this Stockcast reads "
+                f"{CALIBRATION_FORMAT}"
+            )
+        rule = data["volatility"]
+        levels = tuple(float(entry["level"]) for entry in data["levels"])
+        return cls(
+            levels,
+            {float(e["level"]): np.asarray(e["lower"], dtype=np.float64) for e in data["levels"]},
+            {float(e["level"]): np.asarray(e["upper"], dtype=np.float64) for e in data["levels"]},
+            int(data["n"]),
+            None if rule is None else float(rule["halflife"]),
+        )
 
 
 def interval_metrics(
@@ -105,8 +205,9 @@ def interval_metrics(
 
 
 # the intervals compared in CV: the model's with volatility scaling, the same with constant
-# width, and the naive forecast's with volatility scaling
-INTERVAL_SOURCES = ("model", "model_constant", "naive")
+# width, the naive forecast's with volatility scaling, and the model's with its level adapted
+# online (aci.py)
+INTERVAL_SOURCES = ("model", "model_constant", "naive", "model_aci")
 
 
 class FoldIntervals:
@@ -115,7 +216,8 @@ class FoldIntervals:
 
     def __init__(self, levels: tuple[float, ...]) -> None:
         self.levels = levels
-        self.earlier: dict[str, list[np.ndarray]] = {name: [] for name in INTERVAL_SOURCES}
+        self.earlier: dict[str, list[np.ndarray]] = {name: [] for name in INTERVAL_SOURCES[:3]}
+        self.adaptive = AdaptiveIntervals()
 
     def evaluate(
         self, actual: np.ndarray, model: np.ndarray, naive: np.ndarray, scale: np.ndarray
@@ -127,21 +229,38 @@ class FoldIntervals:
             "naive": (naive, scale),
         }
         out: dict[str, dict[float, dict[str, list[float]]]] = {}
+
+        def figures(bounds: tuple[np.ndarray, np.ndarray], level: float) -> dict[str, list[float]]:
+            return {k: v.tolist() for k, v in interval_metrics(actual, *bounds, level).items()}
+
         for name, (point, used) in points.items():
             if self.earlier[name]:
-                calibration = Calibration.fit(np.concatenate(self.earlier[name]), self.levels)
-                out[name] = {}
-                for level in self.levels:
-                    lower, upper = calibration.interval(point, level, used)
-                    figures = interval_metrics(actual, lower, upper, level)
-                    out[name][level] = {k: v.tolist() for k, v in figures.items()}
+                earlier = np.concatenate(self.earlier[name])
+                halflife = None if used is None else EWMA_HALFLIFE
+                calibration = Calibration.fit(earlier, self.levels, halflife)
+                out[name] = {
+                    level: figures(calibration.interval(point, level, used), level)
+                    for level in self.levels
+                }
+                if name == "model":
+                    out["model_aci"] = {
+                        level: figures(
+                            self.adaptive.interval(earlier, point, scale, actual, level), level
+                        )
+                        for level in self.levels
+                    }
             self.earlier[name].append(scores(actual, point, used))
         return out
 
 
+def level_name(level: float) -> str:
+    """A level as names show it: 80 for 0.8, 97.5 for 0.975."""
+    return f"{level * 100:g}"
+
+
 def interval_key(source: str, level: float, metric: str) -> str:
     """The metric name of one interval figure: intervals/model/80/coverage."""
-    return f"intervals/{source}/{level * 100:g}/{metric}"
+    return f"intervals/{source}/{level_name(level)}/{metric}"
 
 
 def summarize_intervals(

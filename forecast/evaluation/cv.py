@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.evaluation.baselines import BASELINES
-from forecast.evaluation.conformal import FoldIntervals, ewma_volatility
+from forecast.evaluation.conformal import Calibration, FoldIntervals, scores, window_scale
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
@@ -47,7 +47,7 @@ class FoldResult:
     best_val_losses: list[float]
     naive_val_losses: list[float]
     diagnosis: Diagnosis  # its label, and the numbers behind it
-    # (N,) the price-unit volatility known at each origin (last price x EWMA of log returns)
+    # (N,) the price-unit volatility known at each origin (conformal.window_scale)
     scale: np.ndarray
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
     # prediction intervals calibrated on earlier folds only (none for the first fold):
@@ -91,9 +91,8 @@ def cross_validate(
     )
     plan = _Plan(window, lstm, train, cv, callbacks_for)
     intervals = FoldIntervals(cv.levels)
-    volatility = ewma_volatility(features.target)  # past-only: one pass serves every fold
     for fold in list(folds):
-        result = _run_fold(fold, features, plan, volatility)
+        result = _run_fold(fold, features, plan)
         result.intervals = intervals.evaluate(
             result.actual,
             np.mean(result.forecasts, axis=0),
@@ -135,7 +134,7 @@ def _fit_repeats(
     return out
 
 
-def _run_fold(fold: Fold, features: Features, plan: _Plan, volatility: np.ndarray) -> FoldResult:
+def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
     horizon, lookback = plan.window.horizon, plan.window.lookback
     target, dates = features.target, features.index
     first_origin = WindowEncoder.for_window(plan.window).first_origin
@@ -185,6 +184,17 @@ def _run_fold(fold: Fold, features: Features, plan: _Plan, volatility: np.ndarra
         best_val_losses=repeats.best_val_losses,
         naive_val_losses=repeats.naive_val_losses,
         diagnosis=diagnose(repeats.histories, repeats.naive_val_losses),
-        scale=last_observed * volatility[origins - 1],
+        # the rows the model read for each forecast: the same rule serves the final model
+        scale=window_scale(sliding_window_view(seen_target, first_origin)[origins - first_origin]),
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )
+
+
+def calibration(results: Sequence[FoldResult], levels: tuple[float, ...]) -> Calibration | None:
+    """The final model's interval calibration: the quantiles of every CV test forecast's score
+    (the model's mean over repeats, scaled by the volatility at its origin), for the levels
+    whose bounds are finite (None when none is: too few CV forecasts)."""
+    calibration_scores = np.concatenate(
+        [scores(r.actual, np.mean(r.forecasts, axis=0), r.scale) for r in results]
+    )
+    return Calibration.fit(calibration_scores, levels).finite()

@@ -30,15 +30,9 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
     package = Path(forecast.__file__).parent
     with tempfile.TemporaryDirectory() as tmp:
         saved = forecaster.save(Path(tmp) / "forecaster")
-        output = forecaster.predict(_example_prices(example, forecaster))
-        output_frame = pd.DataFrame(
-            {
-                "date": pd.DatetimeIndex(output.index).strftime("%Y-%m-%d"),
-                "forecast": output["forecast"],
-            }
-        )
+        output = output_frame(forecaster.predict(_example_prices(example, forecaster)))
         signature = _any_date(
-            infer_signature(example, output_frame, params={"horizon": forecaster.window.horizon})
+            infer_signature(example, output, params={"horizon": forecaster.window.horizon})
         )
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -51,6 +45,13 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
             step=step,
         )
     return info.model_uri
+
+
+def output_frame(predicted: pd.DataFrame) -> pd.DataFrame:
+    """The pyfunc's output from Forecaster.predict's frame: `date` as text, then `forecast` and
+    each calibrated level's `lower_80`, `upper_80`... columns."""
+    dates = pd.DatetimeIndex(predicted.index).strftime("%Y-%m-%d")
+    return pd.DataFrame({"date": dates, **{c: predicted[c].to_numpy() for c in predicted}})
 
 
 def _any_date(signature: ModelSignature) -> ModelSignature:

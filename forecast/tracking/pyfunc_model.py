@@ -2,8 +2,9 @@
 
 MLflow runs this file when the model loads; `set_model` hands it the model object. Input: a frame
 of recent prices (`date` as text, datetime64 or dates; `close`, plus the columns the model's
-features read). Output: a frame of `date` (next NYSE trading days, as text) and `forecast` in
-price units. Param `horizon` shortens it.
+features read). Output: a frame of `date` (next NYSE trading days, as text), `forecast` in
+price units and the prediction interval of each calibrated level (`lower_80`, `upper_80`,
+`lower_95`, `upper_95` by default). Param `horizon` shortens it.
 """
 
 from __future__ import annotations
@@ -26,16 +27,13 @@ class StockcastModel(PythonModel):
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         from forecast.data.history import prices_from_rows
+        from forecast.tracking.pyfunc import output_frame
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         prices = prices_from_rows(frame, self.forecaster.window.features)
         horizon = (params or {}).get("horizon")
-        out = self.forecaster.predict(prices, None if horizon is None else int(horizon))
-        return pd.DataFrame(
-            {
-                "date": pd.DatetimeIndex(out.index).strftime("%Y-%m-%d"),
-                "forecast": out["forecast"].to_numpy(),
-            }
+        return output_frame(
+            self.forecaster.predict(prices, None if horizon is None else int(horizon))
         )
 
 

@@ -59,6 +59,7 @@ def models(store: StoreDep) -> ModelsResponse:
                 horizon=forecaster.window.horizon,
                 max_horizon=forecaster.max_horizon,
                 features=forecaster.window.features,
+                interval_levels=list(forecaster.interval_levels),
                 loaded_at=loaded.loaded_at,
                 cv_metrics=cv,
             )

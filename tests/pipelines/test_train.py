@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from forecast import tracking
 from forecast.data import load_prices
 from forecast.evaluation.diagnosis import DIAGNOSES
 from forecast.forecaster import Forecaster
@@ -136,7 +137,12 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     out = model.predict(
         pd.DataFrame({"date": prices.index.strftime("%Y-%m-%d"), "close": prices["adj_close"]})
     )
-    assert list(out.columns) == ["date", "forecast"] and out["date"].tolist() == ["2013-03-04"]
+    assert out["date"].tolist() == ["2013-03-04"]
+    # the intervals: calibrated on both folds' 60 CV forecasts, saved with the weights
+    assert list(out.columns) == ["date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert (out["lower_95"] < out["lower_80"]).all() and (out["upper_80"] < out["upper_95"]).all()
+    served = tracking.load_registered("stockcast-AAPL", "champion").forecaster
+    assert served.calibration_.n == 60 and served.interval_levels == (0.8, 0.95)
     assert (
         0.7 * prices["adj_close"].iloc[-1]
         < out["forecast"].iloc[0]

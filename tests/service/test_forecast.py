@@ -59,7 +59,36 @@ def test_dates_skip_weekends_and_holidays(client):
     ).json()
     # Friday 2012-12-21 -> Monday 24th, then Wednesday 26th (Christmas closes the NYSE)
     assert [p["date"] for p in body["forecasts"]] == ["2012-12-24", "2012-12-26"]
-    assert all(p["lower"] is None and p["upper"] is None for p in body["forecasts"])
+
+
+@pytest.mark.parametrize("level", [None, 0.8, 0.95])
+def test_every_step_has_a_finite_interval_at_the_level_asked(client, registry, level):
+    request = {"ticker": "AAPL", "horizon": 2, "history": history(), "level": level}
+    points = client.post("/forecast", json=request).json()["forecasts"]
+    asked = level or 0.8  # the model's first calibrated level
+    assert [p["level"] for p in points] == [asked, asked]
+    for p in points:
+        assert (
+            np.isfinite([p["lower"], p["upper"]]).all() and p["lower"] <= p["value"] <= p["upper"]
+        )
+    tracking.use_tracking_uri(f"sqlite:///{registry / 'mlflow.db'}")
+    expected = tracking.load_registered("stockcast-AAPL", "champion").forecaster.predict(
+        PRICES.iloc[-30:]
+    )
+    name = f"{asked * 100:g}"
+    np.testing.assert_allclose([p["lower"] for p in points], expected[f"lower_{name}"], rtol=1e-6)
+    np.testing.assert_allclose([p["upper"] for p in points], expected[f"upper_{name}"], rtol=1e-6)
+
+
+def test_a_level_the_model_did_not_calibrate_is_a_422_naming_those_it_did(client):
+    for level, status in ((0.9, 422), (1.5, 422), (0.95, 200)):
+        request = {"ticker": "AAPL", "history": history(), "level": level}
+        assert client.post("/forecast", json=request).status_code == status
+    response = client.post("/forecast", json={"ticker": "AAPL", "history": history(), "level": 0.9})
+    (problem,) = detail(response)
+    assert problem["loc"] == ["body", "level"]
+    assert problem["msg"] == "level=0.9 is not calibrated for this model; available: 0.8, 0.95"
+    assert client.get("/models").json()["models"][0]["interval_levels"] == [0.8, 0.95]
 
 
 def test_horizon_defaults_to_the_model_and_one_step_is_allowed(client):

@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.evaluation.conformal import (
     Calibration,
-    ewma_volatility,
     interval_metrics,
     scores,
+    window_scale,
 )
 
 
@@ -26,7 +27,8 @@ def naive_setup(prices, horizon=1):
     actual = np.stack([prices[origins + h] for h in range(horizon)], axis=1)
     last = prices[origins - 1]
     forecast = np.repeat(last[:, None], horizon, axis=1)
-    scale = last * ewma_volatility(prices)[origins - 1]  # known at the origin
+    windows = sliding_window_view(prices, 30)[origins - 30]  # the 30 days before each origin
+    scale = window_scale(windows)
     return actual, forecast, scale
 
 
@@ -79,10 +81,16 @@ def test_metrics_count_misses_and_winkler_penalizes_them():
     assert unbounded["coverage"][0] == 1.0 and unbounded["winkler"][0] == np.inf
 
 
-def test_volatility_uses_only_the_past():
-    prices = garch_prices(300, seed=3)
-    changed = prices.copy()
-    changed[200:] *= np.linspace(1, 3, len(prices) - 200)
-    np.testing.assert_array_equal(ewma_volatility(prices)[:200], ewma_volatility(changed)[:200])
-    with pytest.raises(ValueError, match="positive prices"):
-        ewma_volatility(np.array([1.0, -1.0]))
+def test_the_scale_is_the_last_price_times_the_windows_ewma_volatility():
+    calm = np.full(41, 100.0) * np.exp(0.01 * (np.arange(41) % 2))  # +-1% every day
+    (scale,) = window_scale(calm[None])
+    assert scale == pytest.approx(calm[-1] * 0.01)
+    # a recent shock weighs more than the same shock early in the window
+    early, late = calm.copy(), calm.copy()
+    early[1:] *= 1.1
+    late[-1] *= 1.1
+    assert window_scale(late[None])[0] > window_scale(early[None])[0] > scale
+    with pytest.raises(ValueError, match=r"shape \(1, 2\) with prices <= 0"):
+        window_scale(np.array([[1.0, -1.0]]))
+    with pytest.raises(ValueError, match=r"\(N, L >= 2\)"):
+        window_scale(np.array([1.0, 2.0]))

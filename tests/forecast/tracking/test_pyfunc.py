@@ -8,6 +8,7 @@ import pytest
 
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
+from forecast.evaluation.conformal import Calibration
 from forecast.forecaster import Forecaster
 from forecast.tracking.pyfunc import log_forecaster
 
@@ -22,6 +23,8 @@ def logged(tmp_path_factory):
         LSTMConfig(hidden_sizes=(8,)),
         TrainConfig(epochs=1, device="cpu", threads=1, progress=False),
     ).fit(prices)
+    rng = np.random.default_rng(0)
+    forecaster.calibrate(Calibration.fit(rng.normal(size=(200, 3)), (0.8, 0.95)))
     recent = prices.iloc[-25:]
     example = pd.DataFrame({"date": recent.index.strftime("%Y-%m-%d"), "close": recent["close"]})
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
@@ -55,7 +58,8 @@ def test_dates_as_text_datetime64_or_dates_forecast_alike(logged, dates):
     out = model.predict(frame)
     expected = forecaster.predict(recent.assign(adj_close=recent["close"]))
     assert out["date"].tolist() == list(expected.index.strftime("%Y-%m-%d"))
-    np.testing.assert_allclose(out["forecast"].to_numpy(), expected["forecast"].to_numpy())
+    assert list(out.columns) == ["date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    np.testing.assert_allclose(out.iloc[:, 1:].to_numpy(), expected.to_numpy())
     assert isinstance(dt.date.fromisoformat(out["date"].iloc[0]), dt.date)
 
 

@@ -1,0 +1,99 @@
+"""A Forecaster's prediction intervals: calibrated on CV forecasts, saved beside its weights,
+served per level."""
+
+import json
+
+import numpy as np
+import pytest
+
+from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
+from forecast.data import load_prices
+from forecast.evaluation.conformal import Calibration, scores, window_scale
+from forecast.evaluation.cv import calibration, cross_validate
+from forecast.forecaster import CALIBRATION_FILE, Forecaster
+
+TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
+TINY_TRAIN = TrainConfig(epochs=1, batch_size=64, device="cpu", threads=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def prices():
+    return load_prices("MSFT", start="2010-01-01", end="2012-12-31", source="sample")
+
+
+@pytest.fixture(scope="module")
+def folds(prices):
+    window = WindowConfig(lookback=20, horizon=2)
+    cv = CVConfig(n_folds=2, test_size=60, repeats=1)
+    return window, list(cross_validate(prices, window, TINY_LSTM, TINY_TRAIN, cv))
+
+
+def test_the_final_calibration_is_every_cv_forecasts_volatility_scaled_score(folds):
+    _, results = folds
+    found = calibration(results, (0.8, 0.95))
+    every = np.concatenate([scores(r.actual, r.forecasts[0], r.scale) for r in results])
+    assert found.n == len(every) == sum(len(r.actual) for r in results)
+    assert found.levels == (0.8, 0.95) and found.steps == 2 and found.halflife is not None
+    np.testing.assert_array_equal(found.upper[0.8], Calibration.fit(every, (0.8,)).upper[0.8])
+    assert (found.lower[0.95] < found.lower[0.8]).all()
+    assert (found.upper[0.95] > found.upper[0.8]).all()
+    # a level too few forecasts calibrate (here 0.999 needs 1000 or more) is left out
+    assert calibration(results, (0.8, 0.999)).levels == (0.8,)
+    assert calibration(results, (0.999,)) is None
+
+
+def test_bounds_are_the_forecast_plus_quantiles_times_the_windows_volatility(prices, folds):
+    window, results = folds
+    forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
+    found = calibration(results, (0.8, 0.95))
+    out = forecaster.calibrate(found).predict(prices)
+    assert list(out.columns) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    (scale,) = window_scale(prices["adj_close"].to_numpy()[None, -window.lookback :])
+    point = out["forecast"].to_numpy()
+    np.testing.assert_allclose(out["lower_80"], point + found.lower[0.8] * scale)
+    np.testing.assert_allclose(out["upper_95"], point + found.upper[0.95] * scale)
+    assert np.isfinite(out.to_numpy()).all()
+    assert (out["lower_95"] <= out["lower_80"]).all() and (out["lower_80"] <= point).all()
+    assert (point <= out["upper_80"]).all() and (out["upper_80"] <= out["upper_95"]).all()
+
+
+def test_the_calibration_is_saved_beside_the_weights_and_loads_back(tmp_path, prices, folds):
+    window, results = folds
+    forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
+    forecaster.calibrate(calibration(results, (0.8, 0.95))).save(tmp_path / "m")
+    saved = json.loads((tmp_path / "m" / CALIBRATION_FILE).read_text())
+    assert saved["volatility"]["halflife"] == 20 and [e["level"] for e in saved["levels"]] == [
+        0.8,
+        0.95,
+    ]
+    loaded = Forecaster.load(tmp_path / "m")
+    assert loaded.interval_levels == (0.8, 0.95)
+    np.testing.assert_allclose(loaded.predict(prices), forecaster.predict(prices), rtol=1e-6)
+    # saved without a calibration: no file, no intervals
+    forecaster.calibrate(None).save(tmp_path / "plain")
+    assert not (tmp_path / "plain" / CALIBRATION_FILE).exists()
+    assert list(Forecaster.load(tmp_path / "plain").predict(prices).columns) == ["forecast"]
+
+
+def test_levels_a_request_may_ask_for(prices, folds):
+    window, results = folds
+    forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
+    assert forecaster.check_level(None) is None  # no intervals, none asked: fine
+    with pytest.raises(ValueError, match="level=0.8 is not available: this model has no cali"):
+        forecaster.check_level(0.8)
+    forecaster.calibrate(calibration(results, (0.8, 0.95)))
+    assert forecaster.check_level(None) == 0.8 and forecaster.check_level(0.95) == 0.95
+    with pytest.raises(ValueError, match=r"level=0.9 is not calibrated .* available: 0.8, 0.95"):
+        forecaster.check_level(0.9)
+    with pytest.raises(ValueError, match="the calibration has 3 steps; this model forecasts 2"):
+        forecaster.calibrate(Calibration.fit(np.zeros((50, 3)), (0.8,)))
+
+
+def test_steps_rolled_past_the_calibrated_horizon_have_no_bounds(prices):
+    window = WindowConfig(lookback=15, horizon=2)
+    forecaster = Forecaster(window, LSTMConfig(hidden_sizes=(8,), head="per_step"), TINY_TRAIN)
+    forecaster.fit(prices).calibrate(
+        Calibration.fit(np.random.default_rng(0).normal(size=(99, 2)), (0.8,))
+    )
+    out = forecaster.predict(prices, horizon=4)
+    assert out["lower_80"].notna().tolist() == [True, True, False, False]
