@@ -160,6 +160,12 @@ class Forecaster:
             raise ValueError(f"horizon={horizon} must be between 1 and {self.max_horizon}")
         return steps
 
+    def inputs(self, values: np.ndarray, target: np.ndarray, origins: np.ndarray) -> torch.Tensor:
+        """The network's input windows (N, lookback, F) for each origin t, from rows before t."""
+        self._require_fitted()
+        encoded = self.encoder_.encode(values, target, origins, targets=False)
+        return torch.from_numpy(np.ascontiguousarray(encoded.X))
+
     @torch.inference_mode()
     def forecast_origins(
         self, values: np.ndarray, target: np.ndarray, origins: np.ndarray, steps: int | None = None

@@ -20,6 +20,8 @@ from forecast.evaluation.metrics import aggregate, beats_naive
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
 from forecast.models.device import resolve_device
+from forecast.models.internals import Inspection
+from pipelines.inspect import FINAL_FIT_WINDOWS, log_inspection, recent_windows
 from pipelines.options import PipelineOptions
 from pipelines.progress import PipelineProgress
 from pipelines.provenance import data_hash, flat_params, folds_signature, git_commit
@@ -276,6 +278,10 @@ def _final_fit(
                 "plots/learning_curves.png",
             )
         forecaster.calibrate(intervals)
+        # what the LSTM carries, on its most recent training windows: one batch, beside the curves
+        windows, _, _ = recent_windows(forecaster, prices, FINAL_FIT_WINDOWS)
+        inspection = Inspection.of(forecaster.model_, windows)
+        clock(log_inspection, inspection, run_id, f"{ticker} final fit")
         example = _input_example(prices, forecaster)
         model_uri = clock(tracking.log_forecaster, forecaster, example, epochs)
     return forecaster, model_uri

@@ -37,7 +37,7 @@ class RegisteredForecaster:
     forecaster: Forecaster
     name: str
     version: str
-    alias: str
+    alias: str  # the alias it was loaded by ("" when by version)
     run_id: str
     tags: dict[str, str]
 
@@ -67,18 +67,28 @@ def alias_version(name: str, alias: str) -> str:
     return str(_registry_call(MlflowClient().get_model_version_by_alias, name, alias).version)
 
 
-def load_registered(name: str, alias: str) -> RegisteredForecaster:
-    """Download `models:/name@alias` and load its Forecaster directly (no pyfunc wrapper)."""
-    version = _registry_call(MlflowClient().get_model_version_by_alias, name, alias)
+def load_registered(
+    name: str, alias: str | None = None, *, version: str | None = None
+) -> RegisteredForecaster:
+    """Download `models:/name@alias` (or version `version`: give one) and load its Forecaster
+    directly (no pyfunc wrapper)."""
+    if (alias is None) == (version is None):
+        raise ValueError("load_registered takes an alias or a version, one of them")
+    client = MlflowClient()
+    found = (
+        _registry_call(client.get_model_version, name, version)
+        if version is not None
+        else _registry_call(client.get_model_version_by_alias, name, alias)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         local = _registry_call(
             lambda: mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version.version}", dst_path=tmp
+                artifact_uri=f"models:/{name}/{found.version}", dst_path=tmp
             )
         )
         forecaster = Forecaster.load(Path(local) / "artifacts" / "forecaster")
     return RegisteredForecaster(
-        forecaster, name, str(version.version), alias, version.run_id or "", dict(version.tags)
+        forecaster, name, str(found.version), alias or "", found.run_id or "", dict(found.tags)
     )
 
 

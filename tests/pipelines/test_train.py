@@ -104,6 +104,13 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     assert fold_files == {"plots/learning_curves.png", "plots/forecast_vs_actual.png"}
     parent_files = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"config.json", "cv"} <= parent_files
+    # the final fit shows what its LSTM carries: saliency over the lookback, gate saturation
+    final = by_name["final-fit"]
+    final_plots = {a.path for a in client.list_artifacts(final.info.run_id, "plots")}
+    assert {"plots/saliency.png", "plots/gate_saturation.png"} <= final_plots
+    assert 1 <= final.data.metrics["saliency/lags_for_90pct"] <= 10
+    assert 0 <= final.data.metrics["gates/layer_1/forget/high"] <= 1
+    assert len(client.get_metric_history(final.info.run_id, "saliency/by_lag")) == 10
     csv = client.download_artifacts(parent.info.run_id, "cv/fold_metrics.csv", str(store))
     table = pd.read_csv(csv)
     assert (
