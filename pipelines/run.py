@@ -16,7 +16,7 @@ from forecast import tracking
 from forecast.data.tickers import normalize_ticker
 from forecast.evaluation.conformal import Calibration, interval_key, summarize_intervals
 from forecast.evaluation.cv import FoldResult, calibration, cross_validate
-from forecast.evaluation.metrics import aggregate, beats_naive
+from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
 from forecast.models.device import resolve_device
@@ -25,6 +25,7 @@ from pipelines.inspect import FINAL_FIT_WINDOWS, log_inspection, recent_windows
 from pipelines.options import PipelineOptions
 from pipelines.progress import PipelineProgress
 from pipelines.provenance import data_hash, flat_params, folds_signature, git_commit
+from pipelines.register import register
 
 log = logging.getLogger("pipelines.train")
 
@@ -99,7 +100,7 @@ def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) ->
             ticker, prices, options, train_config, summary, intervals, progress, clock
         )
         if options.register:
-            _register(ticker, model_uri, summary, tags, options, clock)
+            register(ticker, model_uri, summary, tags, options, clock)
         clock(
             tracking.set_tags,
             {"promoted": str(summary.promoted), "registry.decision": summary.decision},
@@ -296,55 +297,3 @@ def _input_example(prices: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame
         for column in recent.columns:
             frame[column] = recent[column].to_numpy()
     return frame
-
-
-def _register(
-    ticker: str,
-    model_uri: str,
-    summary: TickerSummary,
-    tags: dict[str, str],
-    options: PipelineOptions,
-    clock: Stopwatch,
-) -> None:
-    name = tracking.model_name(ticker)
-    model = summary.aggregates["model"]
-    version = clock(tracking.register, model_uri, name, _version_tags(summary, tags))
-    decision = clock(
-        tracking.promote_or_keep,
-        name,
-        str(version.version),
-        model["skill"]["mean"],
-        tags[tracking.FOLDS_TAG],
-        force=options.promote,
-    )
-    summary.version, summary.promoted, summary.decision = (
-        decision.version,
-        decision.promoted,
-        decision.message,
-    )
-
-
-def _version_tags(summary: TickerSummary, tags: dict[str, str]) -> dict[str, str]:
-    """What a registered version carries: its data, its run and its CV figures, the skill at full
-    precision (the champion rule compares it)."""
-    model, naive = summary.aggregates["model"], summary.aggregates["naive"]
-    return {
-        **{k: tags[k] for k in ("data_start", "data_end", "data_hash", "source")},
-        tracking.FOLDS_TAG: tags[tracking.FOLDS_TAG],
-        tracking.RUN_ID_TAG: summary.run_id,
-        tracking.TRAINED_UNTIL_TAG: tags["data_end"],
-        **{
-            f"{tracking.CV_TAG_PREFIX}{k}_mean": f"{stats['mean']:.6f}"
-            for k, stats in model.items()
-            if k != "skill"
-        },
-        **{
-            f"{tracking.CV_TAG_PREFIX}naive.{key}_mean": f"{stats['mean']:.6f}"
-            for key, stats in naive.items()
-        },
-        tracking.SKILL_TAG: repr(float(model["skill"]["mean"])),
-        tracking.SKILL_STDERR_TAG: repr(float(model["skill"]["stderr"])),
-        tracking.BEATS_NAIVE_TAG: str(
-            beats_naive(model["skill"]["mean"], model["skill"]["stderr"])
-        ).lower(),
-    }
