@@ -71,6 +71,10 @@ class Forecaster:
         """Fit scaling and the model on every row of `prices` (a validated price frame)."""
         features = build_features(prices, self.window.features, self.window.target)
         self.fit_arrays(features.values, features.target, callbacks)
+        return self.fitted_on(features)
+
+    def fitted_on(self, features: Features) -> Self:
+        """Record what fit_arrays was given: the feature columns and the last day."""
         self.columns_ = features.columns
         self.trained_until_ = features.index[-1]
         return self

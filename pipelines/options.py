@@ -54,7 +54,21 @@ _FIELDS = {
     "levels": ("cv", "levels"),
 }
 _WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3}  # columns of each feature set
-_RUN_KEYS = ("source", "csv", "start", "end", "data_dir", "tracking_uri", "experiment")
+_RUN_KEYS = (
+    "source",
+    "csv",
+    "start",
+    "end",
+    "data_dir",
+    "tracking_uri",
+    "experiment",
+    "workers",
+    "executor",
+)
+EXECUTORS = ("local", "ray")  # where fits run: forecast.parallel.executors
+# torch threads per fit in the pipeline: a small LSTM's serial recurrence gains little from more,
+# and results depend on this number (never on the worker count), so it has one default
+FIT_THREADS = 1
 _SECTIONS: dict[str, Any] = {
     "window": WindowConfig,
     "lstm": LSTMConfig,
@@ -79,6 +93,8 @@ class PipelineOptions:
     experiment: str = EXPERIMENT
     register: bool = True
     promote: bool = False
+    workers: int | None = None  # None: auto, physical cores // threads per fit
+    executor: str = "local"
 
 
 def _default(section: str, name: str) -> Any:
@@ -93,6 +109,20 @@ def _hidden_sizes(text: str) -> tuple[int, ...]:
             f"hidden sizes must be integers like 64,32,16; got {text!r}"
         ) from None
     return sizes
+
+
+def _workers(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise argparse.ArgumentTypeError(
+            f"workers must be auto or a whole number >= 1; got {text!r}"
+        )
+    return workers
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -140,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
         "[cv] sections and run keys; options given here override it",
     )
     add_data_options(p.add_argument_group("data"))
+    run = p.add_argument_group("parallel training")
+    run.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="auto|N",
+        help="fits run at once (default auto: physical cores // --threads; 1: in this process)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="local worker processes (default), or ray: the cluster at $RAY_ADDRESS, else a "
+        'local Ray started for the run (pip install -e ".[ray]")',
+    )
     _add_window_options(p)
     _add_model_options(p)
     _add_training_options(p)
@@ -197,7 +240,12 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--patience", type=int, help="early-stopping patience in epochs (default off)")
     fit.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     fit.add_argument("--seed", type=int, help=f"default {_default('train', 'seed')}")
-    fit.add_argument("--threads", type=int, help="CPU threads (default: physical cores)")
+    fit.add_argument(
+        "--threads",
+        type=int,
+        help=f"torch CPU threads per fit (default {FIT_THREADS}); results depend on it, never "
+        "on --workers",
+    )
 
 
 def _add_cv_options(parser: argparse.ArgumentParser) -> None:
@@ -285,6 +333,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         if value is not None:
             sections[section][name] = value
     window = sections["window"]
+    sections["train"].setdefault("threads", FIT_THREADS)
     sections["lstm"].setdefault("n_features", _WIDTHS.get(window.get("features", "close"), 1))
     configs = {}
     for name, cls in _SECTIONS.items():
@@ -313,4 +362,6 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         experiment=run["experiment"] or EXPERIMENT,
         register=not args.no_register and file.get("register", True),
         promote=bool(args.promote or file.get("promote", False)),
+        workers=run["workers"] if run["workers"] != "auto" else None,
+        executor=run["executor"] or "local",
     )

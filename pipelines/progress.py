@@ -1,5 +1,6 @@
 """Pipeline progress: stage, fold, repeat and epoch with an ETA on a terminal; in logs (piped,
-CI) a line as each fit starts, with elapsed time and an ETA, and a line per fold."""
+CI) a line per fit, with elapsed time and an ETA, and a line per fold. Fits run in this process
+are logged as they start; fits run by workers side by side, as their results come in."""
 
 from __future__ import annotations
 
@@ -14,19 +15,31 @@ log = logging.getLogger("pipelines.train")
 
 
 class PipelineProgress:
-    def __init__(self, ticker: str, n_folds: int, repeats: int, epochs: int) -> None:
+    def __init__(
+        self, ticker: str, n_folds: int, repeats: int, epochs: int, parallel: bool = False
+    ) -> None:
         self.ticker, self.n_folds, self.repeats, self.epochs = ticker, n_folds, repeats, epochs
+        self.parallel = parallel
         # the final fit's epochs are not known yet: count them as a full run for the ETA
         self.total = (n_folds * repeats + 1) * epochs
         self.done = 0
+        self.fits_done = 0
         self.started = time.perf_counter()
-        self.bar = ProgressBar(self.total) if ProgressBar.wanted(sys.stderr) else None
+        self._bar: ProgressBar | None = None
+        self._terminal = ProgressBar.wanted(sys.stderr)
+
+    @property
+    def bar(self) -> ProgressBar | None:
+        """Drawn from the ticker's first fit on (queued tickers draw nothing yet)."""
+        if self._bar is None and self._terminal:
+            self._bar = ProgressBar(self.total)
+        return self._bar
 
     def for_run(self, fold: int, repeat: int) -> _EpochTick:
         label = (
             f"{self.ticker} cv fold {fold + 1}/{self.n_folds}, repeat {repeat + 1}/{self.repeats}"
         )
-        self._starting(label, fits_done=fold * self.repeats + repeat)
+        self._fit(label, fits_done=fold * self.repeats + repeat)
         return _EpochTick(self, label, offset=(fold * self.repeats + repeat) * self.epochs)
 
     def for_final(self, epochs: int) -> _EpochTick:
@@ -34,15 +47,28 @@ class PipelineProgress:
         if self.bar is not None:
             self.bar.total = self.total
         label = f"{self.ticker} final fit"
-        self._starting(label, fits_done=self.n_folds * self.repeats)
+        self._fit(label, fits_done=self.n_folds * self.repeats)
         return _EpochTick(self, label, offset=self.n_folds * self.repeats * self.epochs)
 
-    def _starting(self, label: str, fits_done: int) -> None:
-        """Without a bar (piped, logged, CI): a line as each fit starts, with elapsed and ETA."""
+    def _fit(self, label: str, fits_done: int) -> None:
+        """Without a bar (piped, logged, CI): a line per fit, with elapsed time and an ETA: as
+        it starts in this process, or as its result comes in from a worker."""
         if self.bar is not None:
             return
         fits = self.n_folds * self.repeats + 1
         elapsed = time.perf_counter() - self.started
+        if self.parallel:  # results come in order, each fit done
+            self.fits_done += 1
+            fits_done = self.fits_done
+            log.info(
+                "%s: done; %d/%d fits done, %s elapsed, %s",
+                label,
+                fits_done,
+                fits,
+                _duration(elapsed),
+                f"ETA {_duration(elapsed / fits_done * (fits - fits_done))}",
+            )
+            return
         eta = (
             f"ETA {_duration(elapsed / fits_done * (fits - fits_done))}"
             if fits_done
@@ -70,8 +96,8 @@ class PipelineProgress:
             log.info(message)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _duration(seconds: float) -> str:

@@ -59,6 +59,25 @@ def _interval_lines(s: Any) -> list[str]:
     return lines
 
 
+def summary_table(summaries: list[Any], failed: dict[str, str]) -> str:
+    """One line per ticker after a multi-ticker run: CV skill, 80% coverage, the registry's
+    decision and the wall time; then the tickers that failed, and why."""
+    lines = [
+        "\nsummary",
+        f"{'ticker':<8}{'CV skill':>20}{'80% coverage':>14}{'seconds':>9}  registry",
+    ]
+    for s in summaries:
+        skill = s.aggregates["model"]["skill"]
+        coverage = s.intervals.get("model", {}).get(0.8, {}).get("coverage")
+        lines.append(
+            f"{s.ticker:<8}{skill['mean']:>+11.4f} +- {skill['std']:.4f}"
+            f"{'-' if coverage is None else f'{coverage:.3f}':>14}{s.seconds:>9.0f}  {s.decision}"
+        )
+    for ticker, why in failed.items():
+        lines.append(f"{ticker:<8}failed: {why}")
+    return "\n".join(lines)
+
+
 def ui_hint(where: str) -> str:
     return f"\nCompare runs in the MLflow UI: {where}"
 

@@ -15,12 +15,14 @@ import pandas as pd
 from forecast import tracking
 from forecast.data.tickers import normalize_ticker
 from forecast.evaluation.conformal import Calibration, interval_key, summarize_intervals
-from forecast.evaluation.cv import FoldResult, calibration, cross_validate
+from forecast.evaluation.cv import CrossValidation, FoldResult, calibration
 from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
 from forecast.models.device import resolve_device
 from forecast.models.internals import Inspection
+from forecast.parallel.scheduler import FINAL_FIT, Scheduler
+from forecast.parallel.tasks import FitTask
 from pipelines.inspect import FINAL_FIT_WINDOWS, log_inspection, recent_windows
 from pipelines.options import PipelineOptions
 from pipelines.progress import PipelineProgress
@@ -68,13 +70,51 @@ class Stopwatch:
             self.seconds += time.perf_counter() - started
 
 
-def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) -> TickerSummary:
-    """Cross-validate, fit and register one ticker's model; the ticker in any case (aapl: AAPL)."""
+@dataclass
+class TickerJob:
+    """One ticker's CV, its fits already queued on the scheduler."""
+
+    ticker: str
+    prices: pd.DataFrame
+    cv: CrossValidation
+    progress: PipelineProgress
+    holder: dict[str, tracking.MetricBuffer]  # the fold run whose buffer takes the curves
+
+
+def submit_ticker(
+    ticker: str, prices: pd.DataFrame, options: PipelineOptions, scheduler: Scheduler
+) -> TickerJob:
+    """Queue every CV fit of one ticker (ValueError when its data cannot support the folds)."""
     ticker = normalize_ticker(ticker)
-    started = time.perf_counter()
-    clock = Stopwatch()
     train_config = replace(options.train, progress=False)
-    device = str(resolve_device(train_config.device))
+    cv = CrossValidation(
+        prices, options.window, options.lstm, train_config, options.cv, label=f"{ticker} "
+    )
+    progress = PipelineProgress(
+        ticker,
+        options.cv.n_folds,
+        options.cv.repeats,
+        train_config.epochs,
+        parallel=scheduler.workers > 1,
+    )
+    job = TickerJob(ticker, prices, cv, progress, {})
+
+    def callbacks_for(fold: int, repeat: int) -> list[Any]:
+        return [
+            tracking.EpochLogger(job.holder["buffer"], prefix=f"repeat_{repeat}/"),
+            progress.for_run(fold, repeat),
+        ]
+
+    cv.submit(scheduler, callbacks_for)
+    return job
+
+
+def train_ticker(job: TickerJob, options: PipelineOptions, scheduler: Scheduler) -> TickerSummary:
+    """Log one ticker's CV as its fits finish, then fit, log and register its final model."""
+    ticker, prices = job.ticker, job.prices
+    started = job.progress.started  # its fits were queued then
+    clock = Stopwatch()
+    device = str(resolve_device(options.train.device))
     signature = folds_signature(prices, options)
     tags = {
         "ticker": ticker,
@@ -87,25 +127,29 @@ def train_ticker(ticker: str, prices: pd.DataFrame, options: PipelineOptions) ->
         "device": device,
         tracking.FOLDS_TAG: signature,
     }
-    progress = PipelineProgress(ticker, options.cv.n_folds, options.cv.repeats, train_config.epochs)
     now = dt.datetime.now()
-    with tracking.run(ticker, tags=tags) as parent_id:
-        clock(tracking.rename_run, parent_id, tracking.pipeline_run_name(ticker, now, parent_id))
-        clock(tracking.log_params, parent_id, flat_params(options))
-        clock(tracking.log_dict, _config_dict(options), "config.json")
-        results = _cross_validate(ticker, prices, options, train_config, progress, clock)
-        summary = _log_cv_summary(ticker, results, tags, parent_id, clock)
-        intervals = _calibration(ticker, results, options.cv.levels)
-        forecaster, model_uri = _final_fit(
-            ticker, prices, options, train_config, summary, intervals, progress, clock
-        )
-        if options.register:
-            register(ticker, model_uri, summary, tags, options, clock)
-        clock(
-            tracking.set_tags,
-            {"promoted": str(summary.promoted), "registry.decision": summary.decision},
-        )
-    progress.close()
+    try:
+        with tracking.run(ticker, tags=tags) as parent_id:
+            clock(
+                tracking.rename_run, parent_id, tracking.pipeline_run_name(ticker, now, parent_id)
+            )
+            clock(tracking.log_params, parent_id, flat_params(options))
+            clock(tracking.log_dict, _config_dict(options), "config.json")
+            results = _cross_validate(job, clock)
+            summary = _log_cv_summary(ticker, results, tags, parent_id, clock)
+            intervals = _calibration(ticker, results, options.cv.levels)
+            forecaster, model_uri = _final_fit(job, options, scheduler, summary, intervals, clock)
+            if options.register:
+                register(ticker, model_uri, summary, tags, options, clock)
+            clock(
+                tracking.set_tags,
+                {"promoted": str(summary.promoted), "registry.decision": summary.decision},
+            )
+    except BaseException:
+        job.cv.cancel()  # its fits not started yet: nobody will read them
+        raise
+    finally:
+        job.progress.close()
     summary.seconds = time.perf_counter() - started
     summary.tracking_seconds = clock.seconds
     return summary
@@ -115,35 +159,19 @@ def _config_dict(options: PipelineOptions) -> dict[str, Any]:
     return {name: asdict(getattr(options, name)) for name in ("window", "lstm", "train", "cv")}
 
 
-def _cross_validate(
-    ticker: str,
-    prices: pd.DataFrame,
-    options: PipelineOptions,
-    train_config: Any,
-    progress: PipelineProgress,
-    clock: Stopwatch,
-) -> list[FoldResult]:
-    holder: dict[str, tracking.MetricBuffer] = {}
-
-    def callbacks_for(fold: int, repeat: int) -> list[Any]:
-        return [
-            tracking.EpochLogger(holder["buffer"], prefix=f"repeat_{repeat}/"),
-            progress.for_run(fold, repeat),
-        ]
-
-    folds = cross_validate(
-        prices, options.window, options.lstm, train_config, options.cv, callbacks_for
-    )
+def _cross_validate(job: TickerJob, clock: Stopwatch) -> list[FoldResult]:
+    """Each fold in a nested run, logged as soon as its fits are done."""
+    folds = job.cv.results()
     results = []
-    for number in range(1, options.cv.n_folds + 1):
+    for number in range(1, len(job.cv.folds) + 1):
         with tracking.run(
-            f"cv/fold-{number}", nested=True, tags={"ticker": ticker, "fold": str(number)}
+            f"cv/fold-{number}", nested=True, tags={"ticker": job.ticker, "fold": str(number)}
         ) as run_id:
-            holder["buffer"] = buffer = tracking.MetricBuffer(run_id)
+            job.holder["buffer"] = buffer = tracking.MetricBuffer(run_id)
             result = next(folds)
-            _log_fold(ticker, result, buffer, clock)
+            _log_fold(job.ticker, result, buffer, clock)
             results.append(result)
-        progress.fold_done(result)
+        job.progress.fold_done(result)
     return results
 
 
@@ -253,32 +281,49 @@ def _calibration(
 
 
 def _final_fit(
-    ticker: str,
-    prices: pd.DataFrame,
+    job: TickerJob,
     options: PipelineOptions,
-    train_config: Any,
+    scheduler: Scheduler,
     summary: TickerSummary,
     intervals: Calibration | None,
-    progress: PipelineProgress,
     clock: Stopwatch,
 ) -> tuple[Forecaster, str]:
+    ticker, prices, features = job.ticker, job.prices, job.cv.features
     epochs = summary.final_epochs
-    config = replace(train_config, epochs=epochs, val_fraction=0.0, patience=None, lr_patience=None)
+    config = replace(
+        job.cv.plan.train, epochs=epochs, val_fraction=0.0, patience=None, lr_patience=None
+    )
     with tracking.run(
         "final-fit", nested=True, tags={"ticker": ticker, "epochs_from_cv": str(epochs)}
     ) as run_id:
         buffer = tracking.MetricBuffer(run_id)
-        forecaster = Forecaster(options.window, options.lstm, config).fit(
-            prices, callbacks=[tracking.EpochLogger(buffer), progress.for_final(epochs)]
+        task = FitTask(
+            f"{ticker} final fit",
+            features.values,
+            features.target,
+            0,
+            len(features.target),
+            options.window,
+            options.lstm,
+            config,
         )
+        ticket = scheduler.submit(
+            task,
+            lambda: [tracking.EpochLogger(buffer), job.progress.for_final(epochs)],
+            priority=FINAL_FIT,
+        )
+        outcome = scheduler.result(ticket)
+        forecaster = outcome.forecaster
+        if not isinstance(forecaster, Forecaster):
+            raise RuntimeError(f"{task.label} returned no model")
+        forecaster.fitted_on(features).calibrate(intervals)
         clock(buffer.flush)
         if epochs:
             clock(
                 tracking.log_figure,
-                learning_curves([forecaster.result_.history], f"{ticker} final fit"),
+                learning_curves([outcome.history], f"{ticker} final fit"),
                 "plots/learning_curves.png",
             )
-        forecaster.calibrate(intervals)
         # what the LSTM carries, on its most recent training windows: one batch, beside the curves
         windows, _, _ = recent_windows(forecaster, prices, FINAL_FIT_WINDOWS)
         inspection = Inspection.of(forecaster.model_, windows)

@@ -1,10 +1,15 @@
 """python -m pipelines.train AAPL [MSFT ...]: CV against baselines -> final fit -> MLflow registry.
 
-Exit codes: 0 done, 1 no data (or a run failed), 2 bad options, 130 interrupted.
+Tickers train side by side: every fit is a task for the worker processes (or Ray); each
+ticker's table prints as it finishes, and a summary at the end.
+
+Exit codes: 0 done, 1 some ticker had no data or failed (named; the others still ran), 2 bad
+options, 130 interrupted.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import signal
@@ -12,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pipelines.options import PipelineOptions, build_parser, options_from_args
+from pipelines.options import EXECUTORS, PipelineOptions, build_parser, options_from_args
 
 log = logging.getLogger("pipelines.train")
 
@@ -30,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from forecast.data import DataUnavailableError, PriceDataError, load_prices
 
+    failed: dict[str, str] = {}  # ticker -> why: one ticker failing does not stop the others
     prices = {}
     for ticker in options.tickers:
         try:
@@ -43,31 +49,58 @@ def main(argv: Sequence[str] | None = None) -> int:
                 data_dir=options.data_dir,
             )
         except (DataUnavailableError, PriceDataError) as err:
-            print(f"error: {err}", file=sys.stderr)  # noqa: T201
-            return 1
+            _failed(failed, ticker, err)
+    if not prices:
+        return 1
 
     from forecast import tracking
+    from forecast.parallel.scheduler import scheduler_for
 
     experiment_id = tracking.configure(options.tracking_uri, options.experiment)
     _quiet_third_party()  # again: importing mlflow set its loggers back to INFO
     tracking.mark_dead_runs_killed(experiment_id)
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    scheduler = None
+    summaries = []
     try:
-        from pipelines.report import render, ui_hint
-        from pipelines.run import train_ticker
+        from pipelines.report import render, summary_table, ui_hint
+        from pipelines.run import submit_ticker, train_ticker
 
-        for ticker in options.tickers:  # each table as soon as its ticker is done
-            print(render([train_ticker(ticker, prices[ticker], options)]), flush=True)  # noqa: T201
+        scheduler = scheduler_for(options.executor, options.workers, options.train.threads or 1)
+        jobs = {}
+        for ticker, frame in prices.items():  # every ticker's fits queued: they run side by side
+            try:
+                jobs[ticker] = submit_ticker(ticker, frame, options, scheduler)
+            except ValueError as err:  # too short for the folds, ...
+                _failed(failed, ticker, err)
+        for ticker, job in jobs.items():  # each table as soon as its ticker is done
+            try:
+                summaries.append(train_ticker(job, options, scheduler))
+            except Exception as err:  # noqa: BLE001 - the others go on; the exit code says so
+                _failed(failed, ticker, err)
+                continue
+            print(render([summaries[-1]]), flush=True)  # noqa: T201
     except (KeyboardInterrupt, tracking.Interrupted):
+        if scheduler is not None:
+            scheduler.close(kill=True)  # every worker, now
         print("interrupted: the runs are marked KILLED and nothing was registered", file=sys.stderr)  # noqa: T201
         return 130
-    except ValueError as err:  # the data cannot support the request (too short for the folds, ...)
-        print(f"error: {err}", file=sys.stderr)  # noqa: T201
-        return 1
     finally:
+        if scheduler is not None:
+            scheduler.close()
         signal.signal(signal.SIGTERM, previous)
+    if len(options.tickers) > 1:
+        print(summary_table(summaries, failed))  # noqa: T201
     print(ui_hint(tracking.open_ui_hint()))  # noqa: T201
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)  # noqa: T201
+        return 1
     return 0
+
+
+def _failed(failed: dict[str, str], ticker: str, err: BaseException) -> None:
+    failed[ticker] = str(err)
+    print(f"error: {ticker}: {err}", file=sys.stderr)  # noqa: T201
 
 
 def _check_before_any_run(options: PipelineOptions) -> None:
@@ -82,6 +115,15 @@ def _check_before_any_run(options: PipelineOptions) -> None:
         raise ValueError("--source csv needs --csv PATH")
     if options.csv and len(options.tickers) > 1:
         raise ValueError("--csv reads one file: give one ticker")
+    if options.executor not in EXECUTORS:
+        raise ValueError(f"executor={options.executor!r} is not one of {', '.join(EXECUTORS)}")
+    if options.executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise ValueError('--executor ray needs Ray: pip install -e ".[ray]"')
+    workers = options.workers
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ValueError(f"workers must be auto or a whole number >= 1; got {workers!r}")
 
 
 def _quiet_third_party() -> None:

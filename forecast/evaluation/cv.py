@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,9 @@ from forecast.evaluation.conformal import Calibration, FoldIntervals, scores, wi
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
-from forecast.forecaster import Forecaster
 from forecast.models.training import Callback
+from forecast.parallel.scheduler import Scheduler
+from forecast.parallel.tasks import FitOutcome, FitTask
 from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features
 
@@ -63,7 +65,102 @@ class _Plan:
     lstm: LSTMConfig
     train: TrainConfig
     cv: CVConfig
-    callbacks_for: CallbackFactory | None
+
+
+class CrossValidation:
+    """Walk-forward CV as tasks: every fold x repeat fit is submitted to a Scheduler at once (so
+    workers can run them side by side, and beside other tickers'), then each fold's result is
+    assembled as soon as its fits are done, oldest test block first."""
+
+    def __init__(
+        self,
+        prices: pd.DataFrame,
+        window: WindowConfig,
+        lstm: LSTMConfig,
+        train: TrainConfig,
+        cv: CVConfig,
+        label: str = "",
+    ) -> None:
+        self.features = build_features(prices, window.features, window.target)
+        horizon = window.horizon
+        gap = horizon - 1 if cv.gap is None else cv.gap
+        if gap < horizon - 1:
+            raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
+        self.folds = list(
+            walk_forward_splits(
+                len(self.features.target),
+                cv.n_folds,
+                cv.test_size,
+                mode=cv.mode,
+                train_size=cv.train_size,
+                gap=gap,
+                min_train_rows=WindowEncoder.for_window(window).first_origin + horizon + 1,
+            )
+        )
+        self.plan = _Plan(window, lstm, train, cv)
+        self.label = label
+        self.tickets: dict[int, list[int]] = {}
+        self.scheduler: Scheduler | None = None
+
+    def _origins(self, fold: Fold) -> np.ndarray:
+        """The fold's forecast origins: inside its test block, each with a full window."""
+        first_origin = WindowEncoder.for_window(self.plan.window).first_origin
+        horizon = self.plan.window.horizon
+        return np.arange(max(fold.test_start, first_origin), fold.test_end - horizon + 1)
+
+    def task(self, fold: Fold, repeat: int) -> FitTask:
+        """One fit: the fold's training rows, a seed per repeat, and its test origins; it sees
+        nothing after the fold's test block."""
+        plan = self.plan
+        seen = fold.test_end
+        return FitTask(
+            label=f"{self.label}cv fold {fold.number}/{len(self.folds)}, repeat "
+            f"{repeat + 1}/{plan.cv.repeats}",
+            values=self.features.values[:seen],
+            target=self.features.target[:seen],
+            train_start=fold.train_start,
+            train_end=fold.train_end,
+            window=plan.window,
+            lstm=plan.lstm,
+            train=replace(plan.train, seed=plan.train.seed + repeat),
+            origins=self._origins(fold),
+        )
+
+    def submit(
+        self, scheduler: Scheduler, callbacks_for: CallbackFactory | None = None
+    ) -> CrossValidation:
+        """Queue every fit; `callbacks_for(fold index, repeat)` gives each fit's callbacks."""
+        self.scheduler = scheduler
+        for fold in self.folds:
+            self.tickets[fold.index] = [
+                scheduler.submit(
+                    self.task(fold, repeat),
+                    None if callbacks_for is None else partial(callbacks_for, fold.index, repeat),
+                )
+                for repeat in range(self.plan.cv.repeats)
+            ]
+        return self
+
+    def results(self) -> Iterator[FoldResult]:
+        """Each fold's result in order, its intervals calibrated on the folds before it."""
+        if self.scheduler is None:
+            raise RuntimeError("submit() the fits to a Scheduler first")
+        intervals = FoldIntervals(self.plan.cv.levels)
+        for fold in self.folds:
+            outcomes = [self.scheduler.result(t) for t in self.tickets[fold.index]]
+            result = _assemble_fold(fold, self.features, self.plan, outcomes, self._origins(fold))
+            result.intervals = intervals.evaluate(
+                result.actual,
+                np.mean(result.forecasts, axis=0),
+                result.baselines["naive"],
+                result.scale,
+            )
+            yield result
+
+    def cancel(self) -> None:
+        """Drop the fits that have not started (this CV failed or was abandoned)."""
+        if self.scheduler is not None:
+            self.scheduler.cancel([t for tickets in self.tickets.values() for t in tickets])
 
 
 def cross_validate(
@@ -73,33 +170,12 @@ def cross_validate(
     train: TrainConfig,
     cv: CVConfig,
     callbacks_for: CallbackFactory | None = None,
+    scheduler: Scheduler | None = None,
 ) -> Iterator[FoldResult]:
-    """Yield each fold's result as soon as it is done (oldest test block first)."""
-    features = build_features(prices, window.features, window.target)
-    horizon = window.horizon
-    gap = horizon - 1 if cv.gap is None else cv.gap
-    if gap < horizon - 1:
-        raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
-    folds = walk_forward_splits(
-        len(features.target),
-        cv.n_folds,
-        cv.test_size,
-        mode=cv.mode,
-        train_size=cv.train_size,
-        gap=gap,
-        min_train_rows=WindowEncoder.for_window(window).first_origin + horizon + 1,
-    )
-    plan = _Plan(window, lstm, train, cv, callbacks_for)
-    intervals = FoldIntervals(cv.levels)
-    for fold in list(folds):
-        result = _run_fold(fold, features, plan)
-        result.intervals = intervals.evaluate(
-            result.actual,
-            np.mean(result.forecasts, axis=0),
-            result.baselines["naive"],
-            result.scale,
-        )
-        yield result
+    """Yield each fold's result as soon as it is done (oldest test block first); the fits run
+    on `scheduler` (default: one after another in this process)."""
+    run = CrossValidation(prices, window, lstm, train, cv)
+    return run.submit(scheduler or Scheduler(), callbacks_for).results()
 
 
 @dataclass
@@ -113,40 +189,28 @@ class _Repeats:
     naive_val_losses: list[float] = field(default_factory=list)
 
 
-def _fit_repeats(
-    fold: Fold, features: Features, plan: _Plan, origins: np.ndarray, seen: int
-) -> _Repeats:
-    """Fit one model per seed on the fold's training rows; forecast from `origins`, each seeing
-    only rows before it (and nothing after row `seen`)."""
-    values, target = features.values, features.target
-    train_rows = slice(fold.train_start, fold.train_end)
-    out = _Repeats()
-    for repeat in range(plan.cv.repeats):
-        train = replace(plan.train, seed=plan.train.seed + repeat)
-        forecaster = Forecaster(plan.window, plan.lstm, train)
-        callbacks = plan.callbacks_for(fold.index, repeat) if plan.callbacks_for else ()
-        result = forecaster.fit_arrays(values[train_rows], target[train_rows], callbacks)
-        out.forecasts.append(forecaster.forecast_origins(values[:seen], target[:seen], origins))
-        out.histories.append(result.history)
-        out.best_epochs.append(result.best_epoch)
-        out.best_val_losses.append(result.best_val_loss)
-        out.naive_val_losses.append(result.naive_val_loss)
-    return out
-
-
-def _run_fold(fold: Fold, features: Features, plan: _Plan) -> FoldResult:
+def _assemble_fold(
+    fold: Fold, features: Features, plan: _Plan, outcomes: list[FitOutcome], origins: np.ndarray
+) -> FoldResult:
     horizon, lookback = plan.window.horizon, plan.window.lookback
     target, dates = features.target, features.index
     first_origin = WindowEncoder.for_window(plan.window).first_origin
     # the fold sees nothing after its test block, and each origin nothing after itself
     seen_target = target[: fold.test_end]
-    origins = np.arange(max(fold.test_start, first_origin), fold.test_end - horizon + 1)
     actual = sliding_window_view(seen_target, horizon)[origins]
     history = sliding_window_view(seen_target, lookback)[origins - lookback]
     last_observed = seen_target[origins - 1]
     scale = in_sample_naive_mae(target[fold.train_start : fold.train_end])
 
-    repeats = _fit_repeats(fold, features, plan, origins, fold.test_end)
+    repeats = _Repeats()
+    for outcome in outcomes:
+        if outcome.forecasts is None:
+            raise RuntimeError(f"{outcome.label}: a CV fit returned no forecasts")
+        repeats.forecasts.append(outcome.forecasts)
+        repeats.histories.append(outcome.history)
+        repeats.best_epochs.append(outcome.best_epoch)
+        repeats.best_val_losses.append(outcome.best_val_loss)
+        repeats.naive_val_losses.append(outcome.naive_val_loss)
     model_steps = [forecast_metrics(actual, f, last_observed, scale) for f in repeats.forecasts]
     repeat_metrics = [
         overall(steps, actual, forecast)

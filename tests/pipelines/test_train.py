@@ -201,7 +201,7 @@ class Sigterm(Exception):
 @pytest.mark.parametrize(
     "error,status,code",
     [
-        (RuntimeError("disk on fire"), "FAILED", None),
+        (RuntimeError("disk on fire"), "FAILED", 1),
         (KeyboardInterrupt(), "KILLED", 130),
         (Sigterm(), "KILLED", 130),
     ],
@@ -212,17 +212,13 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
     fast = ["AAPL", *TINY, "--folds", "1", "--repeats", "1"]
     assert main(fast) == 0
 
-    def broken_fit(self, prices, callbacks=()):
+    def broken_fit(self, features):  # the driver, as the final model comes back from its fit
         if isinstance(error, Sigterm):
             os.kill(os.getpid(), signal.SIGTERM)  # the pipeline's handler raises in this thread
         raise error
 
-    monkeypatch.setattr(Forecaster, "fit", broken_fit)
-    if code is None:
-        with pytest.raises(RuntimeError, match="disk on fire"):
-            main(fast)
-    else:
-        assert main(fast) == code
+    monkeypatch.setattr(Forecaster, "fitted_on", broken_fit)
+    assert main(fast) == code
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
     latest = [r for r in runs(client) if r.info.run_name.startswith("AAPL")][-1]
     assert latest.info.status == status
@@ -252,6 +248,8 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
         (["AAPL", "--device", "tpu"], "device='tpu' is not a torch device"),
         (["AAPL", "--lookback"], "argument --lookback: expected one argument"),
         (["AAPL", "--levels", "0.8,1.5"], "levels must be numbers between 0 and 1"),
+        (["AAPL", "--workers", "0"], "workers must be auto or a whole number >= 1; got '0'"),
+        (["AAPL", "--executor", "spark"], "invalid choice: 'spark'"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(store, capsys, args, message):
@@ -394,10 +392,16 @@ def test_a_cli_run_prints_no_third_party_noise(tmp_path):
     assert "registered stockcast-AAPL version 2" in result.stdout
 
 
-def test_a_piped_run_logs_each_fit_with_elapsed_and_eta_and_each_table_when_done(tmp_path):
+@pytest.mark.parametrize(
+    ("workers", "event"), [("1", "starting"), ("2", "done")], ids=["in-process", "workers"]
+)
+def test_a_piped_run_logs_each_fit_with_elapsed_and_eta_and_each_table_when_done(
+    tmp_path, workers, event
+):
     command = [
         *(sys.executable, "-m", "pipelines.train", "AAPL", "MSFT", *TINY),
         *("--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--no-register"),
+        *("--workers", workers),
     ]
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     process = subprocess.Popen(
@@ -405,23 +409,30 @@ def test_a_piped_run_logs_each_fit_with_elapsed_and_eta_and_each_table_when_done
     )
     lines = [line.rstrip() for line in process.stdout]  # stdout and stderr, in the order written
     assert process.wait(timeout=300) == 0, "\n".join(lines[-30:])
-    starts = [line for line in lines if ": starting; " in line]
+    fits = [line for line in lines if f": {event}; " in line]
     # 2 folds x 2 repeats + the final fit, per ticker; stderr is a pipe, so lines, not a bar
-    assert len(starts) == 10, "\n".join(lines)
-    assert starts[0].endswith(
-        "AAPL cv fold 1/2, repeat 1/2: starting; 0/5 fits done, 0 s elapsed, "
-        "ETA after the first fit"
-    )
-    assert re.search(
-        r"AAPL cv fold 1/2, repeat 2/2: starting; 1/5 fits done, \d+ s elapsed, "
-        r"ETA \d+ s",
-        starts[1],
-    )
-    assert "AAPL final fit: starting; 4/5 fits done" in starts[4]
-    # AAPL's table comes before MSFT's first fit starts; the UI hint once, at the end
+    assert len(fits) == 10, "\n".join(lines)
+    if event == "starting":  # in this process: a line as each fit starts
+        assert fits[0].endswith(
+            "AAPL cv fold 1/2, repeat 1/2: starting; 0/5 fits done, 0 s elapsed, "
+            "ETA after the first fit"
+        )
+        second = r"AAPL cv fold 1/2, repeat 2/2: starting; 1/5 fits done, \d+ s elapsed, ETA \d+ s"
+        assert "AAPL final fit: starting; 4/5 fits done" in fits[4]
+    else:  # by workers, side by side: a line as each result comes in
+        assert re.search(
+            r"AAPL cv fold 1/2, repeat 1/2: done; 1/5 fits done, \d+ s elapsed", fits[0]
+        )
+        second = r"AAPL cv fold 1/2, repeat 2/2: done; 2/5 fits done, \d+ s elapsed, ETA \d+ s"
+        assert "AAPL final fit: done; 5/5 fits done" in fits[4]
+    assert re.search(second, fits[1])
+    # AAPL's table comes before any line of MSFT's fits; then a summary of both; the UI hint
+    # once, at the end
     aapl_table = next(i for i, line in enumerate(lines) if line.startswith("AAPL (sample"))
     msft_first = next(i for i, line in enumerate(lines) if "MSFT cv fold 1/2, repeat 1/2" in line)
     assert aapl_table < msft_first
+    summary = lines.index("summary")
+    assert lines[summary + 2].startswith("AAPL") and lines[summary + 3].startswith("MSFT")
     assert [line for line in lines if "Compare runs in the MLflow UI" in line] == [
         next(line for line in reversed(lines) if line)
     ]

@@ -1,0 +1,100 @@
+"""The scheduler: tasks wait in a priority queue and go to the executor as workers free up, so a
+ticker's final fit is not stuck behind every other ticker's CV fits; results are collected in
+whatever order the driver asks for them."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from forecast.models.training import Callback
+from forecast.parallel.executors import Executor
+from forecast.parallel.tasks import FitOutcome, FitTask, replay, run_fit
+
+CallbackFactory = Callable[[], Sequence[Callback]]
+
+FINAL_FIT, CV_FIT = 0, 1  # priorities: lower runs first
+
+
+class Scheduler:
+    """submit() tasks with a priority, then result() each. Without an executor a task runs in
+    this process when its result is asked for, its callbacks live; with one, callbacks get the
+    finished fit's curves epoch by epoch (replay)."""
+
+    def __init__(self, executor: Executor | None = None) -> None:
+        self.executor = executor
+        self._order = itertools.count()
+        self._pending: list[tuple[int, int, int]] = []  # (priority, order, ticket)
+        self._tasks: dict[int, tuple[FitTask, CallbackFactory | None]] = {}
+        self._running: dict[Any, int] = {}  # executor handle -> ticket
+        self._finished: dict[int, Any] = {}  # ticket -> handle
+
+    @property
+    def workers(self) -> int:
+        return 1 if self.executor is None else self.executor.workers
+
+    def submit(
+        self, task: FitTask, callbacks: CallbackFactory | None = None, priority: int = CV_FIT
+    ) -> int:
+        ticket = next(self._order)
+        self._tasks[ticket] = (task, callbacks)
+        heapq.heappush(self._pending, (priority, ticket, ticket))
+        self._top_up()
+        return ticket
+
+    def result(self, ticket: int) -> FitOutcome:
+        """The task's outcome (its exception, raised here); waits for it, keeping workers busy."""
+        task, callbacks = self._tasks[ticket]
+        if self.executor is None:
+            self._pending = [entry for entry in self._pending if entry[2] != ticket]
+            heapq.heapify(self._pending)
+            del self._tasks[ticket]
+            return run_fit(task, callbacks() if callbacks else ())
+        while ticket not in self._finished:
+            self._top_up()
+            for handle in self.executor.wait(list(self._running)):
+                self._finished[self._running.pop(handle)] = handle
+        outcome = self.executor.result(self._finished.pop(ticket))
+        del self._tasks[ticket]
+        self._top_up()
+        if callbacks:
+            replay(callbacks(), outcome.history)
+        return outcome
+
+    def cancel(self, tickets: Sequence[int]) -> None:
+        """Drop tasks that have not started (a failed ticker's); running ones finish unread."""
+        dropped = set(tickets)
+        self._pending = [entry for entry in self._pending if entry[2] not in dropped]
+        heapq.heapify(self._pending)
+        for ticket in dropped:
+            if ticket not in self._running.values():
+                self._tasks.pop(ticket, None)
+                self._finished.pop(ticket, None)
+
+    def _top_up(self) -> None:
+        if self.executor is None:
+            return
+        while self._pending and len(self._running) < self.executor.workers:
+            _, _, ticket = heapq.heappop(self._pending)
+            self._running[self.executor.submit(self._tasks[ticket][0])] = ticket
+
+    def close(self, kill: bool = False) -> None:
+        if self.executor is not None:
+            self.executor.close(kill=kill)
+
+
+def scheduler_for(executor: str, workers: int | None, threads: int) -> Scheduler:
+    """The scheduler a run asks for: `local` with one worker runs in this process; more (None:
+    auto, physical cores // threads) in worker processes; `ray` on Ray."""
+    from forecast.parallel.executors import EXECUTORS, LocalExecutor, auto_workers
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r} is not one of {', '.join(EXECUTORS)}")
+    if executor == "ray":
+        from forecast.parallel.ray_executor import RayExecutor
+
+        return Scheduler(RayExecutor(threads, workers))
+    count = workers or auto_workers(threads)
+    return Scheduler(LocalExecutor(count) if count > 1 else None)

@@ -1,0 +1,81 @@
+"""One fit as a task: data, configs and seed in; forecasts, curves and the fitted model out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from forecast.config import LSTMConfig, TrainConfig, WindowConfig
+from forecast.models.training import Callback
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """Fit a Forecaster on rows [train_start, train_end) of (values, target); forecast from
+    `origins` (each seeing only rows before it). No origins: a final fit, whose fitted
+    Forecaster comes back instead. `label` names it in progress and errors."""
+
+    label: str
+    values: np.ndarray  # (T, F) feature rows: only those the task may see
+    target: np.ndarray  # (T,) prices
+    train_start: int
+    train_end: int
+    window: WindowConfig
+    lstm: LSTMConfig
+    train: TrainConfig  # its seed and threads make the result; nothing else does
+    origins: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+
+@dataclass
+class FitOutcome:
+    """What a task returns: per-epoch curves, the chosen epoch and its validation loss, epoch
+    0's (the naive forecast's for a residual network), and the forecasts (CV) or the fitted
+    Forecaster (final fit)."""
+
+    label: str
+    history: dict[str, list[float]]
+    best_epoch: int
+    best_val_loss: float
+    naive_val_loss: float
+    seconds: float
+    forecasts: np.ndarray | None = None  # (N, H) prices, one row per origin
+    forecaster: object = None  # forecast.forecaster.Forecaster, for a final fit
+
+
+def run_fit(task: FitTask, callbacks: Sequence[Callback] = ()) -> FitOutcome:
+    """The task, with the torch CPU thread count of its TrainConfig for training and forecasting
+    alike (so a result never depends on where it ran)."""
+    import time
+
+    from forecast.forecaster import Forecaster
+    from forecast.models.device import cpu_threads
+
+    started = time.perf_counter()
+    with cpu_threads(task.train.threads):
+        forecaster = Forecaster(task.window, task.lstm, task.train)
+        rows = slice(task.train_start, task.train_end)
+        result = forecaster.fit_arrays(task.values[rows], task.target[rows], callbacks)
+        forecasts = None
+        if len(task.origins):
+            forecasts = forecaster.forecast_origins(task.values, task.target, task.origins)
+    return FitOutcome(
+        label=task.label,
+        history=result.history,
+        best_epoch=result.best_epoch,
+        best_val_loss=result.best_val_loss,
+        naive_val_loss=result.naive_val_loss,
+        seconds=time.perf_counter() - started,
+        forecasts=forecasts,
+        forecaster=forecaster if not len(task.origins) else None,
+    )
+
+
+def replay(callbacks: Sequence[Callback], history: dict[str, list[float]]) -> None:
+    """Hand a finished fit's curves to callbacks epoch by epoch, as a live fit would have."""
+    epochs = len(history.get("train_loss", ()))
+    for epoch in range(1, epochs + 1):
+        metrics = {key: values[epoch - 1] for key, values in history.items()}
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, metrics)

@@ -1,0 +1,136 @@
+"""Fits as tasks on worker processes: the same results as one process, tickers side by side,
+one failing ticker leaving the others alone, and a signal stopping every worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from mlflow.tracking import MlflowClient
+
+import pipelines.run
+from pipelines.train import main
+from tests.helpers import wait_for
+from tests.pipelines.test_train import TINY, runs
+
+
+def tree(uri):
+    """Every run's name, status, params and metrics, minus what differs run to run."""
+    client = MlflowClient(uri)
+    out = {}
+    for run in runs(client):
+        name = "parent" if "mlflow.parentRunId" not in run.data.tags else run.info.run_name
+        params = {k: v for k, v in run.data.params.items() if k not in ("train.workers",)}
+        metrics = {
+            k: v
+            for k, v in run.data.metrics.items()
+            if "seconds" not in k and not k.endswith("/lr")
+        }
+        out[(run.data.tags["ticker"], name)] = (run.info.status, params, metrics)
+    return out
+
+
+def test_workers_give_the_run_tree_and_metrics_of_one_process(tmp_path, monkeypatch):
+    trees = {}
+    for workers in ("1", "2"):
+        store = tmp_path / workers
+        store.mkdir()
+        monkeypatch.chdir(store)
+        uri = f"sqlite:///{store / 'mlflow.db'}"
+        assert main(["AAPL", *TINY, "--workers", workers, "--tracking-uri", uri]) == 0
+        trees[workers] = tree(uri)
+    assert trees["1"] == trees["2"]  # same runs, params and metrics, to the last bit
+    assert len(trees["1"]) == 4  # parent, 2 folds, the final fit
+
+
+def test_one_failing_ticker_leaves_the_others_to_finish(store_dir, monkeypatch, capsys):
+    original = pipelines.run._calibration
+
+    def diverging(ticker, results, levels):
+        if ticker == "MSFT":
+            raise FloatingPointError("training diverged at epoch 2 (loss nan)")
+        return original(ticker, results, levels)
+
+    monkeypatch.setattr(pipelines.run, "_calibration", diverging)
+    uri = f"sqlite:///{store_dir / 'mlflow.db'}"
+    code = main(["AAPL", "MSFT", "ZZZZ", "IBM", *TINY, "--workers", "2", "--tracking-uri", uri])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "error: ZZZZ: " in captured.err  # no data: not even queued
+    assert "error: MSFT: training diverged at epoch 2" in captured.err
+    assert captured.err.rstrip().endswith("failed: ZZZZ, MSFT")
+    client = MlflowClient(uri)
+    for ticker in ("AAPL", "IBM"):
+        assert client.get_model_version_by_alias(f"stockcast-{ticker}", "champion").version
+    assert not client.search_model_versions("name='stockcast-MSFT'")
+    statuses = {
+        r.data.tags["ticker"]: r.info.status
+        for r in runs(client)
+        if "mlflow.parentRunId" not in r.data.tags
+    }
+    assert statuses == {"AAPL": "FINISHED", "MSFT": "FAILED", "IBM": "FINISHED"}
+    lines = captured.out.splitlines()
+    summary = lines.index("summary")
+    # the trained ones, then the failed ones in the order they failed
+    assert [line.split()[0] for line in lines[summary + 2 : summary + 6]] == [
+        "AAPL",
+        "IBM",
+        "ZZZZ",
+        "MSFT",
+    ]
+
+
+@pytest.fixture
+def store_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_sigterm_stops_every_worker_marks_the_runs_killed_and_registers_nothing(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    slow = [*TINY, "--epochs", "200", "--hidden-sizes", "32,16", "--workers", "2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.train", "AAPL", *slow, "--tracking-uri", uri],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    driver = psutil.Process(process.pid)
+
+    def busy_workers():
+        """The worker processes, once two of them are training (using CPU)."""
+        children = driver.children(recursive=True)
+        busy = [p for p in children if p.cpu_times().user > 1.0 and p.ppid() != driver.pid]
+        return children if len(busy) >= 2 else None
+
+    try:
+        children = wait_for(busy_workers, 120, "two workers to be training")
+        fold = wait_for(
+            lambda: [r for r in runs(MlflowClient(uri)) if r.info.run_name == "cv/fold-1"],
+            60,
+            "the first fold's run",
+        )
+        assert fold[0].info.status == "RUNNING"
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 130
+        stopped = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert stopped < 10, stopped
+    assert "interrupted" in process.stderr.read()
+
+    def all_gone():
+        return all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in children)
+
+    wait_for(all_gone, 10, "every worker process to exit")
+    client = MlflowClient(uri)
+    statuses = {r.info.run_name.split(" ")[0]: r.info.status for r in runs(client)}
+    assert statuses["AAPL"] == "KILLED" and statuses["cv/fold-1"] == "KILLED"
+    assert not client.search_registered_models()
+    assert os.path.exists(tmp_path / "mlflow.db")
