@@ -40,6 +40,9 @@ def flat_params(options: PipelineOptions) -> dict[str, Any]:
         "data.source": options.source,
         "data.start": options.start,
         "data.end": options.end,
+        # how the fits ran: never what they computed (the threads per fit, train.threads, do)
+        "run.executor": options.executor,
+        "run.workers": options.workers or "auto",
     }
     for section in ("window", "lstm", "train", "cv"):
         for key, value in asdict(getattr(options, section)).items():

@@ -22,7 +22,7 @@ from forecast.forecaster import Forecaster
 from forecast.models.device import resolve_device
 from forecast.models.internals import Inspection
 from forecast.parallel.scheduler import FINAL_FIT, Scheduler
-from forecast.parallel.tasks import FitTask
+from forecast.parallel.tasks import FitTask, replay
 from pipelines.inspect import FINAL_FIT_WINDOWS, log_inspection, recent_windows
 from pipelines.options import PipelineOptions
 from pipelines.progress import PipelineProgress
@@ -78,7 +78,6 @@ class TickerJob:
     prices: pd.DataFrame
     cv: CrossValidation
     progress: PipelineProgress
-    holder: dict[str, tracking.MetricBuffer]  # the fold run whose buffer takes the curves
 
 
 def submit_ticker(
@@ -97,16 +96,8 @@ def submit_ticker(
         train_config.epochs,
         parallel=scheduler.workers > 1,
     )
-    job = TickerJob(ticker, prices, cv, progress, {})
-
-    def callbacks_for(fold: int, repeat: int) -> list[Any]:
-        return [
-            tracking.EpochLogger(job.holder["buffer"], prefix=f"repeat_{repeat}/"),
-            progress.for_run(fold, repeat),
-        ]
-
-    cv.submit(scheduler, callbacks_for)
-    return job
+    cv.submit(scheduler, lambda fold, repeat: [progress.for_run(fold, repeat)])
+    return TickerJob(ticker, prices, cv, progress)
 
 
 def train_ticker(job: TickerJob, options: PipelineOptions, scheduler: Scheduler) -> TickerSummary:
@@ -135,10 +126,13 @@ def train_ticker(job: TickerJob, options: PipelineOptions, scheduler: Scheduler)
             )
             clock(tracking.log_params, parent_id, flat_params(options))
             clock(tracking.log_dict, _config_dict(options), "config.json")
+            # every CV fit first; the final fit then trains while the folds are logged
+            epochs = final_epochs([o.best_epoch for o in job.cv.collect()])
+            final = _submit_final_fit(job, options, scheduler, epochs)
             results = _cross_validate(job, clock)
             summary = _log_cv_summary(ticker, results, tags, parent_id, clock)
             intervals = _calibration(ticker, results, options.cv.levels)
-            forecaster, model_uri = _final_fit(job, options, scheduler, summary, intervals, clock)
+            forecaster, model_uri = _final_fit(job, scheduler, final, summary, intervals, clock)
             if options.register:
                 register(ticker, model_uri, summary, tags, options, clock)
             clock(
@@ -167,8 +161,10 @@ def _cross_validate(job: TickerJob, clock: Stopwatch) -> list[FoldResult]:
         with tracking.run(
             f"cv/fold-{number}", nested=True, tags={"ticker": job.ticker, "fold": str(number)}
         ) as run_id:
-            job.holder["buffer"] = buffer = tracking.MetricBuffer(run_id)
+            buffer = tracking.MetricBuffer(run_id)
             result = next(folds)
+            for repeat, history in enumerate(result.histories):  # every repeat's curves
+                replay([tracking.EpochLogger(buffer, prefix=f"repeat_{repeat}/")], history)
             _log_fold(job.ticker, result, buffer, clock)
             results.append(result)
         job.progress.fold_done(result)
@@ -253,9 +249,7 @@ def _log_cv_summary(
         aggregates=aggregates,
         diagnoses=diagnoses,
         run_id=parent_id,
-        # the final fit trains as long as CV found best: the median best epoch of every run
-        # (0 when validation preferred the untrained residual network: the naive forecast)
-        final_epochs=int(np.median([e for r in results for e in r.best_epochs])),
+        final_epochs=final_epochs([e for r in results for e in r.best_epochs]),
         fold_skills=[r.metrics["model"]["skill"] for r in results],
         intervals=intervals,
         interval_folds=sum(1 for r in results if r.intervals),
@@ -280,42 +274,52 @@ def _calibration(
     return found
 
 
+def final_epochs(best_epochs: list[int]) -> int:
+    """The final fit trains as long as CV found best: the median best epoch of every CV fit
+    (0 when validation preferred the untrained residual network: the naive forecast)."""
+    return int(np.median(best_epochs))
+
+
+def _submit_final_fit(
+    job: TickerJob, options: PipelineOptions, scheduler: Scheduler, epochs: int
+) -> int:
+    """Queue the final fit on every row, ahead of any CV fit still waiting."""
+    features = job.cv.features
+    config = replace(
+        job.cv.plan.train, epochs=epochs, val_fraction=0.0, patience=None, lr_patience=None
+    )
+    task = FitTask(
+        f"{job.ticker} final fit",
+        features.values,
+        features.target,
+        0,
+        len(features.target),
+        options.window,
+        options.lstm,
+        config,
+    )
+    return scheduler.submit(task, lambda: [job.progress.for_final(epochs)], priority=FINAL_FIT)
+
+
 def _final_fit(
     job: TickerJob,
-    options: PipelineOptions,
     scheduler: Scheduler,
+    ticket: int,
     summary: TickerSummary,
     intervals: Calibration | None,
     clock: Stopwatch,
 ) -> tuple[Forecaster, str]:
     ticker, prices, features = job.ticker, job.prices, job.cv.features
     epochs = summary.final_epochs
-    config = replace(
-        job.cv.plan.train, epochs=epochs, val_fraction=0.0, patience=None, lr_patience=None
-    )
     with tracking.run(
         "final-fit", nested=True, tags={"ticker": ticker, "epochs_from_cv": str(epochs)}
     ) as run_id:
         buffer = tracking.MetricBuffer(run_id)
-        task = FitTask(
-            f"{ticker} final fit",
-            features.values,
-            features.target,
-            0,
-            len(features.target),
-            options.window,
-            options.lstm,
-            config,
-        )
-        ticket = scheduler.submit(
-            task,
-            lambda: [tracking.EpochLogger(buffer), job.progress.for_final(epochs)],
-            priority=FINAL_FIT,
-        )
         outcome = scheduler.result(ticket)
+        replay([tracking.EpochLogger(buffer)], outcome.history)
         forecaster = outcome.forecaster
         if not isinstance(forecaster, Forecaster):
-            raise RuntimeError(f"{task.label} returned no model")
+            raise RuntimeError(f"{outcome.label} returned no model")
         forecaster.fitted_on(features).calibrate(intervals)
         clock(buffer.flush)
         if epochs:

@@ -56,12 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from forecast import tracking
     from forecast.parallel.scheduler import scheduler_for
 
-    experiment_id = tracking.configure(options.tracking_uri, options.experiment)
-    _quiet_third_party()  # again: importing mlflow set its loggers back to INFO
-    tracking.mark_dead_runs_killed(experiment_id)
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     scheduler = None
     summaries = []
+    finished = False
     try:
         from pipelines.report import render, summary_table, ui_hint
         from pipelines.run import submit_ticker, train_ticker
@@ -73,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 jobs[ticker] = submit_ticker(ticker, frame, options, scheduler)
             except ValueError as err:  # too short for the folds, ...
                 _failed(failed, ticker, err)
+        # the workers train while MLflow loads (seconds of imports)
+        experiment_id = tracking.configure(options.tracking_uri, options.experiment)
+        _quiet_third_party()  # again: importing mlflow set its loggers back to INFO
+        tracking.mark_dead_runs_killed(experiment_id)
         for ticker, job in jobs.items():  # each table as soon as its ticker is done
             try:
                 summaries.append(train_ticker(job, options, scheduler))
@@ -80,14 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _failed(failed, ticker, err)
                 continue
             print(render([summaries[-1]]), flush=True)  # noqa: T201
+        finished = True
     except (KeyboardInterrupt, tracking.Interrupted):
-        if scheduler is not None:
-            scheduler.close(kill=True)  # every worker, now
         print("interrupted: the runs are marked KILLED and nothing was registered", file=sys.stderr)  # noqa: T201
         return 130
     finally:
         if scheduler is not None:
-            scheduler.close()
+            scheduler.close(kill=not finished)  # on a signal or an error: every worker, now
         signal.signal(signal.SIGTERM, previous)
     if len(options.tickers) > 1:
         print(summary_table(summaries, failed))  # noqa: T201

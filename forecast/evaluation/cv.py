@@ -101,6 +101,7 @@ class CrossValidation:
         self.label = label
         self.tickets: dict[int, list[int]] = {}
         self.scheduler: Scheduler | None = None
+        self._outcomes: dict[int, list[FitOutcome]] = {}
 
     def _origins(self, fold: Fold) -> np.ndarray:
         """The fold's forecast origins: inside its test block, each with a full window."""
@@ -129,9 +130,11 @@ class CrossValidation:
     def submit(
         self, scheduler: Scheduler, callbacks_for: CallbackFactory | None = None
     ) -> CrossValidation:
-        """Queue every fit; `callbacks_for(fold index, repeat)` gives each fit's callbacks."""
+        """Queue every fit, the biggest first (the latest folds train on the most rows), so that
+        workers finish together; `callbacks_for(fold index, repeat)` gives each fit's
+        callbacks."""
         self.scheduler = scheduler
-        for fold in self.folds:
+        for fold in reversed(self.folds):
             self.tickets[fold.index] = [
                 scheduler.submit(
                     self.task(fold, repeat),
@@ -141,13 +144,27 @@ class CrossValidation:
             ]
         return self
 
-    def results(self) -> Iterator[FoldResult]:
-        """Each fold's result in order, its intervals calibrated on the folds before it."""
+    def outcomes(self, fold: Fold) -> list[FitOutcome]:
+        """The fold's fits, one per repeat (waiting for them)."""
         if self.scheduler is None:
             raise RuntimeError("submit() the fits to a Scheduler first")
+        if fold.index not in self._outcomes:
+            self._outcomes[fold.index] = [
+                self.scheduler.result(t) for t in self.tickets[fold.index]
+            ]
+        return self._outcomes[fold.index]
+
+    def collect(self) -> list[FitOutcome]:
+        """Wait for every fit (in this process: run them, oldest fold first); all of them."""
+        for fold in self.folds:
+            self.outcomes(fold)
+        return [outcome for fold in self.folds for outcome in self._outcomes[fold.index]]
+
+    def results(self) -> Iterator[FoldResult]:
+        """Each fold's result in order, its intervals calibrated on the folds before it."""
         intervals = FoldIntervals(self.plan.cv.levels)
         for fold in self.folds:
-            outcomes = [self.scheduler.result(t) for t in self.tickets[fold.index]]
+            outcomes = self.outcomes(fold)
             result = _assemble_fold(fold, self.features, self.plan, outcomes, self._origins(fold))
             result.intervals = intervals.evaluate(
                 result.actual,

@@ -20,8 +20,8 @@ FINAL_FIT, CV_FIT = 0, 1  # priorities: lower runs first
 
 class Scheduler:
     """submit() tasks with a priority, then result() each. Without an executor a task runs in
-    this process when its result is asked for, its callbacks live; with one, callbacks get the
-    finished fit's curves epoch by epoch (replay)."""
+    this process when its result is asked for, its callbacks live; with one, callbacks get a
+    finished fit's curves epoch by epoch (replay) as soon as the driver sees it done."""
 
     def __init__(self, executor: Executor | None = None) -> None:
         self.executor = executor
@@ -55,13 +55,25 @@ class Scheduler:
         while ticket not in self._finished:
             self._top_up()
             for handle in self.executor.wait(list(self._running)):
-                self._finished[self._running.pop(handle)] = handle
+                done = self._running.pop(handle)
+                self._finished[done] = handle
+                self._announce(done, handle)
         outcome = self.executor.result(self._finished.pop(ticket))
         del self._tasks[ticket]
         self._top_up()
-        if callbacks:
-            replay(callbacks(), outcome.history)
         return outcome
+
+    def _announce(self, ticket: int, handle: Any) -> None:
+        """A worker's fit is done: its callbacks get the curves now (a failed one's error is
+        raised where its result is read)."""
+        callbacks = self._tasks[ticket][1] if ticket in self._tasks else None
+        if callbacks is None or self.executor is None:
+            return
+        try:
+            outcome = self.executor.result(handle)
+        except Exception:  # noqa: BLE001 - result() raises it
+            return
+        replay(callbacks(), outcome.history)
 
     def cancel(self, tickets: Sequence[int]) -> None:
         """Drop tasks that have not started (a failed ticker's); running ones finish unread."""

@@ -412,25 +412,29 @@ def test_a_piped_run_logs_each_fit_with_elapsed_and_eta_and_each_table_when_done
     fits = [line for line in lines if f": {event}; " in line]
     # 2 folds x 2 repeats + the final fit, per ticker; stderr is a pipe, so lines, not a bar
     assert len(fits) == 10, "\n".join(lines)
-    if event == "starting":  # in this process: a line as each fit starts
-        assert fits[0].endswith(
-            "AAPL cv fold 1/2, repeat 1/2: starting; 0/5 fits done, 0 s elapsed, "
-            "ETA after the first fit"
+    aapl = [line for line in fits if " AAPL " in line]
+    assert len(aapl) == 5
+    table = next(i for i, line in enumerate(lines) if line.startswith("AAPL (sample"))
+    if (
+        event == "starting"
+    ):  # in this process: a line as each fit starts, one ticker after the other
+        assert re.search(
+            r"AAPL cv fold 1/2, repeat 1/2: starting; 0/5 fits done, \d+ s elapsed, "
+            r"ETA after the first fit$",
+            aapl[0],
         )
         second = r"AAPL cv fold 1/2, repeat 2/2: starting; 1/5 fits done, \d+ s elapsed, ETA \d+ s"
-        assert "AAPL final fit: starting; 4/5 fits done" in fits[4]
-    else:  # by workers, side by side: a line as each result comes in
-        assert re.search(
-            r"AAPL cv fold 1/2, repeat 1/2: done; 1/5 fits done, \d+ s elapsed", fits[0]
-        )
-        second = r"AAPL cv fold 1/2, repeat 2/2: done; 2/5 fits done, \d+ s elapsed, ETA \d+ s"
-        assert "AAPL final fit: done; 5/5 fits done" in fits[4]
-    assert re.search(second, fits[1])
-    # AAPL's table comes before any line of MSFT's fits; then a summary of both; the UI hint
-    # once, at the end
-    aapl_table = next(i for i, line in enumerate(lines) if line.startswith("AAPL (sample"))
-    msft_first = next(i for i, line in enumerate(lines) if "MSFT cv fold 1/2, repeat 1/2" in line)
-    assert aapl_table < msft_first
+        assert "AAPL final fit: starting; 4/5 fits done" in aapl[4]
+        # AAPL's table comes before any line of MSFT's fits
+        assert table < next(i for i, line in enumerate(lines) if "MSFT cv fold" in line)
+    else:  # by workers, both tickers side by side, the biggest fold first: a line per result
+        first = r"AAPL cv fold 2/2, repeat \d/2: done; 1/5 fits done, \d+ s elapsed"
+        assert re.search(first, aapl[0])
+        second = r"AAPL cv fold 2/2, repeat \d/2: done; 2/5 fits done, \d+ s elapsed, ETA \d+ s"
+        assert "AAPL final fit: done; 5/5 fits done" in aapl[4]
+        assert table < next(i for i, line in enumerate(lines) if line.startswith("MSFT (sample"))
+    assert re.search(second, aapl[1])
+    # then a summary of both; the UI hint once, at the end
     summary = lines.index("summary")
     assert lines[summary + 2].startswith("AAPL") and lines[summary + 3].startswith("MSFT")
     assert [line for line in lines if "Compare runs in the MLflow UI" in line] == [
