@@ -33,38 +33,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     _quiet_third_party()
 
-    from forecast.data import DataUnavailableError, PriceDataError, load_prices
-
-    failed: dict[str, str] = {}  # ticker -> why: one ticker failing does not stop the others
-    prices = {}
-    for ticker in options.tickers:
-        try:
-            prices[ticker] = load_prices(
-                ticker,
-                options.start,
-                options.end,
-                options.source,
-                csv_path=options.csv,
-                feature_set=options.window.features,
-                data_dir=options.data_dir,
-            )
-        except (DataUnavailableError, PriceDataError) as err:
-            _failed(failed, ticker, err)
-    if not prices:
-        return 1
-
     from forecast import tracking
     from forecast.parallel.scheduler import scheduler_for
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     scheduler = None
     summaries = []
+    failed: dict[str, str] = {}  # ticker -> why: one ticker failing does not stop the others
     finished = False
     try:
+        # the workers start first: they load torch while this process loads prices and MLflow
+        scheduler = scheduler_for(options.executor, options.workers, options.train.threads or 1)
+        from forecast.data import DataUnavailableError, PriceDataError, load_prices
+
+        prices = {}
+        for ticker in options.tickers:
+            try:
+                prices[ticker] = load_prices(
+                    ticker,
+                    options.start,
+                    options.end,
+                    options.source,
+                    csv_path=options.csv,
+                    feature_set=options.window.features,
+                    data_dir=options.data_dir,
+                )
+            except (DataUnavailableError, PriceDataError) as err:
+                _failed(failed, ticker, err)
+        if not prices:
+            finished = True
+            return 1
+
         from pipelines.report import render, summary_table, ui_hint
         from pipelines.run import submit_ticker, train_ticker
 
-        scheduler = scheduler_for(options.executor, options.workers, options.train.threads or 1)
         jobs = {}
         for ticker, frame in prices.items():  # every ticker's fits queued: they run side by side
             try:

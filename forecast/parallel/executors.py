@@ -7,9 +7,13 @@ import concurrent.futures as futures
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from typing import Any, Protocol
 
-from forecast.models.device import physical_cores
+import psutil
+
+from forecast.machine import physical_cores
 from forecast.parallel.tasks import FitOutcome, FitTask, run_fit
 
 EXECUTORS = ("local", "ray")
@@ -36,10 +40,30 @@ def auto_workers(threads: int, cores: int | None = None) -> int:
     return max(1, (cores or physical_cores()) // max(1, threads))
 
 
-def _ignore_interrupts() -> None:
+WATCH_INTERVAL_S = 1.0  # how often a worker checks that its driver is still alive
+
+
+def _worker_setup(driver: int) -> None:
     """In a worker: Ctrl-C reaches the whole process group, but the driver decides what stops
-    (it kills the workers itself), so a worker never dies half-way through a traceback."""
+    (it kills the workers itself), so a worker never dies half-way through a traceback. And a
+    driver killed outright (SIGKILL, OOM) cannot stop its workers: each exits on its own within
+    WATCH_INTERVAL_S of the driver's death instead of training for nobody."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_INTERVAL_S)
+            if not psutil.pid_exists(driver):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+
+
+def _warm() -> int:
+    """A first task that loads the model code, so that the first fit starts at once."""
+    import forecast.forecaster  # noqa: F401
+
+    return os.getpid()
 
 
 class LocalExecutor:
@@ -53,8 +77,13 @@ class LocalExecutor:
         context.set_forkserver_preload(["torch", "forecast.parallel.tasks"])
         self.workers = workers
         self.pool = futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+            max_workers=workers,
+            mp_context=context,
+            initializer=_worker_setup,
+            initargs=(os.getpid(),),
         )
+        for _ in range(workers):  # start them now: they load while the driver does
+            self.pool.submit(_warm)
 
     def submit(self, task: FitTask) -> futures.Future[FitOutcome]:
         return self.pool.submit(run_fit, task)

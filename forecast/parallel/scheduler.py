@@ -7,13 +7,15 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from forecast.models.training import Callback
 from forecast.parallel.executors import Executor
 from forecast.parallel.tasks import FitOutcome, FitTask, replay, run_fit
 
-CallbackFactory = Callable[[], Sequence[Callback]]
+if TYPE_CHECKING:
+    from forecast.models.training import Callback
+
+CallbackFactory = Callable[[], Sequence["Callback"]]
 
 FINAL_FIT, CV_FIT = 0, 1  # priorities: lower runs first
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig
-from forecast.models.training import Callback
+
+if TYPE_CHECKING:
+    from forecast.models.training import Callback
 
 
 @dataclass(frozen=True)

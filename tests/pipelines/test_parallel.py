@@ -103,26 +103,49 @@ def store_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_sigterm_stops_every_worker_marks_the_runs_killed_and_registers_nothing(tmp_path):
+SLOW = [*TINY, "--epochs", "200", "--hidden-sizes", "32,16", "--workers", "2"]
+
+
+def start_slow_pipeline(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    slow = [*TINY, "--epochs", "200", "--hidden-sizes", "32,16", "--workers", "2"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.train", "AAPL", *slow, "--tracking-uri", uri],
+        [sys.executable, "-m", "pipelines.train", "AAPL", *SLOW, "--tracking-uri", uri],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    driver = psutil.Process(process.pid)
+    return process, uri
 
-    def busy_workers():
-        """The worker processes, once two of them are training (using CPU)."""
-        children = driver.children(recursive=True)
-        busy = [p for p in children if p.cpu_times().user > 1.0 and p.ppid() != driver.pid]
-        return children if len(busy) >= 2 else None
 
+def busy_workers(driver):
+    """The driver's descendants, once two worker processes are training (using CPU)."""
+    children = driver.children(recursive=True)
+    busy = [p for p in children if p.cpu_times().user > 1.0 and p.ppid() != driver.pid]
+    return children if len(busy) >= 2 else None
+
+
+def all_gone(processes):
+    return all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in processes)
+
+
+def test_workers_of_a_driver_killed_outright_exit_on_their_own(tmp_path):
+    process, _ = start_slow_pipeline(tmp_path)
     try:
-        children = wait_for(busy_workers, 120, "two workers to be training")
+        children = wait_for(lambda: busy_workers(psutil.Process(process.pid)), 120, "workers")
+        process.kill()  # SIGKILL: the driver cannot stop anything itself
+        process.wait(timeout=30)
+        wait_for(lambda: all_gone(children), 15, "every worker process to exit")
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_sigterm_stops_every_worker_marks_the_runs_killed_and_registers_nothing(tmp_path):
+    process, uri = start_slow_pipeline(tmp_path)
+    driver = psutil.Process(process.pid)
+    try:
+        children = wait_for(lambda: busy_workers(driver), 120, "two workers to be training")
         # read the store without MLflow's client: it would race the driver's table creation
         parent = wait_for(lambda: run_status(tmp_path / "mlflow.db", "AAPL %"), 60, "the run")
         assert parent == "RUNNING"
@@ -136,10 +159,7 @@ def test_sigterm_stops_every_worker_marks_the_runs_killed_and_registers_nothing(
     assert stopped < 10, stopped
     assert "interrupted" in process.stderr.read()
 
-    def all_gone():
-        return all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in children)
-
-    wait_for(all_gone, 10, "every worker process to exit")
+    wait_for(lambda: all_gone(children), 10, "every worker process to exit")
     client = MlflowClient(uri)
     statuses = {r.info.run_name.split(" ")[0]: r.info.status for r in runs(client)}
     assert statuses == {"AAPL": "KILLED"}  # stopped in CV: no fold was logged yet
