@@ -101,7 +101,7 @@ def _default(section: str, name: str) -> Any:
     return getattr(_SECTIONS[section], name)
 
 
-def _hidden_sizes(text: str) -> tuple[int, ...]:
+def parse_hidden_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.replace(",", " ").split())
     except ValueError:
@@ -212,7 +212,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument(
         "--hidden-sizes",
-        type=_hidden_sizes,
+        type=parse_hidden_sizes,
         metavar="64,32,16",
         help="LSTM layer sizes (default 64,32,16)",
     )

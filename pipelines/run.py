@@ -54,6 +54,8 @@ class TickerSummary:
     # source -> level -> metric, mean over the folds calibrated on earlier ones
     intervals: dict[str, dict[float, dict[str, float]]] = field(default_factory=dict)
     interval_folds: int = 0
+    model_uri: str = ""  # the final model, logged by the final-fit run
+    tags: dict[str, str] = field(default_factory=dict)  # the run's data and folds tags
 
 
 class Stopwatch:
@@ -100,8 +102,11 @@ def submit_ticker(
     return TickerJob(ticker, prices, cv, progress)
 
 
-def train_ticker(job: TickerJob, options: PipelineOptions, scheduler: Scheduler) -> TickerSummary:
-    """Log one ticker's CV as its fits finish, then fit, log and register its final model."""
+def train_ticker(
+    job: TickerJob, options: PipelineOptions, scheduler: Scheduler, candidate: str | None = None
+) -> TickerSummary:
+    """Log one ticker's CV as its fits finish, then fit, log and register its final model. A
+    sweep's `candidate` is a run of that name nested in the sweep's run."""
     ticker, prices = job.ticker, job.prices
     started = job.progress.started  # its fits were queued then
     clock = Stopwatch()
@@ -120,10 +125,12 @@ def train_ticker(job: TickerJob, options: PipelineOptions, scheduler: Scheduler)
     }
     now = dt.datetime.now()
     try:
-        with tracking.run(ticker, tags=tags) as parent_id:
-            clock(
-                tracking.rename_run, parent_id, tracking.pipeline_run_name(ticker, now, parent_id)
-            )
+        with tracking.run(
+            candidate or ticker, nested=candidate is not None, tags=tags
+        ) as parent_id:
+            if candidate is None:
+                name = tracking.pipeline_run_name(ticker, now, parent_id)
+                clock(tracking.rename_run, parent_id, name)
             clock(tracking.log_params, parent_id, flat_params(options))
             clock(tracking.log_dict, _config_dict(options), "config.json")
             # every CV fit first; the final fit then trains while the folds are logged
@@ -146,6 +153,7 @@ def train_ticker(job: TickerJob, options: PipelineOptions, scheduler: Scheduler)
         job.progress.close()
     summary.seconds = time.perf_counter() - started
     summary.tracking_seconds = clock.seconds
+    summary.model_uri, summary.tags = model_uri, tags
     return summary
 
 

@@ -44,20 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # the workers start first: they load torch while this process loads prices and MLflow
         scheduler = scheduler_for(options.executor, options.workers, options.train.threads or 1)
-        from forecast.data import DataUnavailableError, PriceDataError, load_prices
+        from forecast.data import DataUnavailableError, PriceDataError
 
         prices = {}
         for ticker in options.tickers:
             try:
-                prices[ticker] = load_prices(
-                    ticker,
-                    options.start,
-                    options.end,
-                    options.source,
-                    csv_path=options.csv,
-                    feature_set=options.window.features,
-                    data_dir=options.data_dir,
-                )
+                prices[ticker] = load_ticker_prices(ticker, options)
             except (DataUnavailableError, PriceDataError) as err:
                 _failed(failed, ticker, err)
         if not prices:
@@ -99,6 +91,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)  # noqa: T201
         return 1
     return 0
+
+
+def load_ticker_prices(ticker: str, options: PipelineOptions) -> Any:
+    """The prices a run of `options` trains on (the data layer's errors when there are none)."""
+    from forecast.data import load_prices
+
+    return load_prices(
+        ticker,
+        options.start,
+        options.end,
+        options.source,
+        csv_path=options.csv,
+        feature_set=options.window.features,
+        data_dir=options.data_dir,
+    )
 
 
 def _failed(failed: dict[str, str], ticker: str, err: BaseException) -> None:

@@ -1,0 +1,160 @@
+"""python -m pipelines.sweep AAPL --lookback 20,60,120 --hidden-sizes 32,16 64,32,16 [options]:
+a grid of candidates, each cross-validated as tasks on the same workers, logged as a run under
+one sweep run; the best by CV skill goes to the registry through the champion rule.
+
+Every other option is the pipeline's (`python -m pipelines.train --help`) and applies to every
+candidate. Exit codes: 0 done, 1 no data or a candidate failed, 2 bad options, 130 stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from pipelines.options import Parser, parse_hidden_sizes
+from pipelines.options import build_parser as pipeline_parser
+from pipelines.train import _quiet_third_party, _raise_interrupted, load_ticker_prices
+
+
+def _lookbacks(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"lookbacks must be whole numbers >= 1 like 20,60,120; got {text!r}"
+        )
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="python -m pipelines.sweep",
+        description="Cross-validate a grid of lookbacks x layer sizes for one ticker as tasks on "
+        "the same workers, log each candidate under one sweep run, and register the best by "
+        "CV skill through the champion rule. Other options: python -m pipelines.train --help.",
+    )
+    parser.add_argument("ticker", metavar="TICKER", help="e.g. AAPL")
+    parser.add_argument("--lookback", type=_lookbacks, metavar="20,60,120", help="lookbacks to try")
+    parser.add_argument(
+        "--hidden-sizes",
+        type=parse_hidden_sizes,
+        nargs="+",
+        metavar="64,32,16",
+        help="layer sizes to try, one candidate per value (e.g. 32,16 64,32,16)",
+    )
+    return parser
+
+
+def candidates(lookbacks: list[int], sizes: list[tuple[int, ...]]) -> list[tuple[int, tuple]]:
+    return list(itertools.product(lookbacks, sizes))
+
+
+def label(lookback: int, sizes: tuple[int, ...]) -> str:
+    return f"lookback={lookback} hidden={','.join(map(str, sizes))}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    base = pipeline_parser().parse_args([args.ticker, *rest])
+    from pipelines.options import options_from_args
+
+    grid = candidates(
+        args.lookback or [base.lookback or 60], args.hidden_sizes or [base.hidden_sizes or (64,)]
+    )
+    if len(grid) < 2:
+        parser.error(
+            "a sweep needs two or more candidates: give --lookback or --hidden-sizes lists"
+        )
+    options = {}
+    try:
+        for lookback, sizes in grid:
+            namespace = copy.copy(base)
+            namespace.lookback, namespace.hidden_sizes = lookback, sizes
+            options[label(lookback, sizes)] = options_from_args(namespace)
+    except ValueError as err:
+        parser.error(str(err))
+    first = next(iter(options.values()))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    _quiet_third_party()
+
+    from forecast import tracking
+    from forecast.data import DataUnavailableError, PriceDataError
+    from forecast.parallel.scheduler import scheduler_for
+
+    try:
+        prices = load_ticker_prices(first.tickers[0], first)
+    except (DataUnavailableError, PriceDataError) as err:
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        return 1
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    scheduler = scheduler_for(first.executor, first.workers, first.train.threads or 1)
+    finished = False
+    try:
+        code = _sweep(first.tickers[0], prices, options, scheduler)
+        finished = True
+        return code
+    except (KeyboardInterrupt, tracking.Interrupted):
+        print("interrupted: the runs are marked KILLED and nothing was registered", file=sys.stderr)  # noqa: T201
+        return 130
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        return 1
+    finally:
+        scheduler.close(kill=not finished)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _sweep(ticker: str, prices, options, scheduler) -> int:  # noqa: ANN001
+    """Every candidate's CV queued at once; logged one by one under the sweep's run."""
+    from dataclasses import replace
+
+    from forecast import tracking
+    from pipelines.register import register
+    from pipelines.run import Stopwatch, submit_ticker, train_ticker
+
+    jobs = {name: submit_ticker(ticker, prices, opts, scheduler) for name, opts in options.items()}
+    first = next(iter(options.values()))
+    tracking.configure(first.tracking_uri, first.experiment)
+    _quiet_third_party()
+    summaries = {}
+    with tracking.run(f"sweep {ticker}", tags={"ticker": ticker, "sweep": "grid"}) as sweep_id:
+        for name, job in jobs.items():
+            unregistered = replace(options[name], register=False)
+            summaries[name] = train_ticker(job, unregistered, scheduler, candidate=name)
+        best = max(summaries, key=lambda n: summaries[n].aggregates["model"]["skill"]["mean"])
+        winner = summaries[best]
+        if first.register:
+            register(ticker, winner.model_uri, winner, winner.tags, options[best], Stopwatch())
+        rows = ["candidate,cv_skill_mean,cv_skill_std,coverage_80,run_id"]
+        for name, summary in summaries.items():
+            skill = summary.aggregates["model"]["skill"]
+            coverage = summary.intervals.get("model", {}).get(0.8, {}).get("coverage", "")
+            rows.append(f"{name},{skill['mean']},{skill['std']},{coverage},{summary.run_id}")
+        tracking.log_text("\n".join(rows) + "\n", "sweep/candidates.csv")
+        tracking.set_tags(
+            {
+                "sweep.best": best,
+                "sweep.best_run_id": winner.run_id,
+                "registry.decision": winner.decision,
+            }
+        )
+    print(f"sweep of {ticker}: {len(summaries)} candidates, CV skill vs naive (mean +- std)")  # noqa: T201
+    for name, summary in summaries.items():
+        skill = summary.aggregates["model"]["skill"]
+        mark = "  <- best" if name == best else ""
+        print(f"  {name:<36}{skill['mean']:+.4f} +- {skill['std']:.4f}{mark}")  # noqa: T201
+    print(winner.decision if first.register else "not registered (--no-register)")  # noqa: T201
+    print(f"MLflow run {sweep_id}")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
