@@ -96,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     scheduler = scheduler_for(first.executor, first.workers, first.train.threads or 1)
+    signal.signal(signal.SIGTERM, _raise_interrupted)  # after Ray's core installed its own
     finished = False
     try:
         code = _sweep(first.tickers[0], prices, options, scheduler)

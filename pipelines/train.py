@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # the workers start first: they load torch while this process loads prices and MLflow
         scheduler = scheduler_for(options.executor, options.workers, options.train.threads or 1)
+        # Ray's core installs its own SIGTERM handler (it aborts the process): ours again
+        signal.signal(signal.SIGTERM, _raise_interrupted)
         from forecast.data import DataUnavailableError, PriceDataError
 
         prices = {}

@@ -6,14 +6,17 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
+from mlflow.tracking import MlflowClient
 
 from pipelines.train import main
 from service.processes import free_port
 from tests.helpers import wait_for
-from tests.pipelines.test_parallel import tree
+from tests.pipelines.test_parallel import SLOW, all_gone, run_status, tree
 from tests.pipelines.test_train import TINY
 
 
@@ -70,3 +73,46 @@ def test_a_pipeline_on_a_ray_cluster_logs_the_local_executors_run_tree(
         trees[executor] = tree(uri)
     assert trees["ray"] == trees["local"]
     assert len(trees["ray"]) == 4
+
+
+def test_sigterm_cancels_the_ray_tasks_marks_the_run_killed_and_registers_nothing(
+    ray_head, tmp_path
+):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    slow = [*SLOW[: SLOW.index("--workers")], "--executor", "ray"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.train", "AAPL", *slow, "--tracking-uri", uri],
+        cwd=tmp_path,
+        env={**os.environ, "RAY_ADDRESS": ray_head},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def training():
+        """Ray's worker processes running a fit (a task's name in their title, using CPU)."""
+        found = []
+        for proc in psutil.process_iter(["cmdline"]):
+            title = " ".join(proc.info["cmdline"] or [])
+            try:
+                if "ray::run_fit" in title and proc.cpu_times().user > 1.0:
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found if len(found) >= 2 else None
+
+    try:
+        busy = wait_for(training, 120, "two Ray tasks to be training")
+        db = tmp_path / "mlflow.db"
+        wait_for(lambda: run_status(db, "AAPL %") == "RUNNING", 60, "the ticker's run")
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 130
+        stopped = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert stopped < 10, stopped
+    wait_for(lambda: all_gone(busy), 15, "the Ray tasks' processes to be killed")
+    assert run_status(tmp_path / "mlflow.db", "AAPL %") == "KILLED"
+    assert not MlflowClient(uri).search_registered_models()
