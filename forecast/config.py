@@ -10,6 +10,7 @@ HEADS = ("direct", "per_step", "seq2seq")
 INITS = ("keras", "torch")
 OPTIMIZERS = ("adam", "adamw")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+EXECUTORS = ("local", "ray")  # where a pipeline's fits run (forecast.parallel)
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

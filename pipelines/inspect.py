@@ -20,7 +20,6 @@ from pipelines.options import Parser, add_data_options
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
     import torch
 
     from forecast.forecaster import Forecaster
@@ -73,26 +72,23 @@ def _positive(text: str) -> int:
 
 
 def recent_windows(
-    forecaster: Forecaster, prices: pd.DataFrame, count: int
-) -> tuple[torch.Tensor, Features, np.ndarray]:
-    """The model's input windows for the last `count` origins of `prices` (the last one
-    forecasts the day after its last row), fewer when the prices hold fewer; with the features
-    and the origins. ValueError when not even one window fits."""
+    forecaster: Forecaster, features: Features, count: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The model's input windows for the last `count` origins of its `features` (the last one
+    forecasts the day after their last row), fewer when they hold fewer; with the origins.
+    ValueError when not even one window fits."""
     import numpy as np
 
-    from forecast.prep.features import build_features
-
     window = forecaster.window
-    features = build_features(prices, window.features, window.target)
     first = forecaster.encoder_.first_origin
     rows = len(features.target)
     if rows < first:
         raise ValueError(
-            f"{len(prices)} days of prices up to {prices.index[-1]:%Y-%m-%d}; the model reads "
+            f"{rows} days of prices up to {features.index[-1]:%Y-%m-%d}; the model reads "
             f"{window.history_rows} (lookback {window.lookback})"
         )
     origins = np.arange(max(first, rows - count + 1), rows + 1)
-    return forecaster.inputs(features.values, features.target, origins), features, origins
+    return forecaster.inputs(features.values, features.target, origins), origins
 
 
 def log_inspection(
@@ -138,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from forecast.data import DataUnavailableError, PriceDataError, load_prices, normalize_ticker
     from forecast.data.frame import parse_date
+    from forecast.prep.features import build_features
 
     try:
         ticker = normalize_ticker(args.ticker)
@@ -190,7 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             prices = prices.loc[:date]
             if prices.empty:
                 raise ValueError(f"no {ticker} prices on or before --date {date:%Y-%m-%d}")
-        X, features, origins = recent_windows(forecaster, prices, args.windows)
+        window = forecaster.window
+        features = build_features(prices, window.features, window.target)
+        X, origins = recent_windows(forecaster, features, args.windows)
     except (DataUnavailableError, PriceDataError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         return 1

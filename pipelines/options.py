@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from forecast.config import (
     CV_MODES,
+    EXECUTORS,
     FEATURE_SETS,
     HEADS,
     SCALERS,
@@ -65,7 +66,6 @@ _RUN_KEYS = (
     "workers",
     "executor",
 )
-EXECUTORS = ("local", "ray")  # where fits run: forecast.parallel.executors
 # torch threads per fit in the pipeline: a small LSTM's serial recurrence gains little from more,
 # and results depend on this number (never on the worker count), so it has one default
 FIT_THREADS = 1
@@ -111,18 +111,30 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _workers(text: str) -> int | None:
-    if text == "auto":
+def parse_workers(value: object) -> int | None:
+    """--workers or a config file's `workers`: auto (None) or a whole number >= 1."""
+    if value is None or value == "auto":
         return None
     try:
-        workers = int(text)
+        workers = int(str(value)) if not isinstance(value, bool | float) else 0
     except ValueError:
         workers = 0
     if workers < 1:
-        raise argparse.ArgumentTypeError(
-            f"workers must be auto or a whole number >= 1; got {text!r}"
-        )
+        raise ValueError(f"workers must be auto or a whole number >= 1; got {value!r}")
     return workers
+
+
+def _workers(text: str) -> int | None:
+    try:
+        return parse_workers(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _executor(name: str) -> str:
+    if name not in EXECUTORS:
+        raise ValueError(f"executor={name!r} is not one of {', '.join(EXECUTORS)}")
+    return name
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -362,6 +374,6 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         experiment=run["experiment"] or EXPERIMENT,
         register=not args.no_register and file.get("register", True),
         promote=bool(args.promote or file.get("promote", False)),
-        workers=run["workers"] if run["workers"] != "auto" else None,
-        executor=run["executor"] or "local",
+        workers=parse_workers(run["workers"]),
+        executor=_executor(run["executor"] or "local"),
     )

@@ -137,7 +137,7 @@ def train_ticker(
             epochs = final_epochs([o.best_epoch for o in job.cv.collect()])
             final = _submit_final_fit(job, options, scheduler, epochs)
             results = _cross_validate(job, clock)
-            summary = _log_cv_summary(ticker, results, tags, parent_id, clock)
+            summary = _log_cv_summary(ticker, results, tags, parent_id, epochs, clock)
             intervals = _calibration(ticker, results, options.cv.levels)
             forecaster, model_uri = _final_fit(job, scheduler, final, summary, intervals, clock)
             if options.register:
@@ -222,7 +222,12 @@ def _log_fold(
 
 
 def _log_cv_summary(
-    ticker: str, results: list[FoldResult], tags: dict[str, str], parent_id: str, clock: Stopwatch
+    ticker: str,
+    results: list[FoldResult],
+    tags: dict[str, str],
+    parent_id: str,
+    epochs: int,
+    clock: Stopwatch,
 ) -> TickerSummary:
     names = list(results[0].metrics)
     aggregates = {
@@ -257,7 +262,7 @@ def _log_cv_summary(
         aggregates=aggregates,
         diagnoses=diagnoses,
         run_id=parent_id,
-        final_epochs=final_epochs([e for r in results for e in r.best_epochs]),
+        final_epochs=epochs,
         fold_skills=[r.metrics["model"]["skill"] for r in results],
         intervals=intervals,
         interval_folds=sum(1 for r in results if r.intervals),
@@ -337,7 +342,7 @@ def _final_fit(
                 "plots/learning_curves.png",
             )
         # what the LSTM carries, on its most recent training windows: one batch, beside the curves
-        windows, _, _ = recent_windows(forecaster, prices, FINAL_FIT_WINDOWS)
+        windows, _ = recent_windows(forecaster, features, FINAL_FIT_WINDOWS)
         inspection = Inspection.of(forecaster.model_, windows)
         clock(log_inspection, inspection, run_id, f"{ticker} final fit")
         example = _input_example(prices, forecaster)

@@ -15,10 +15,17 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from pipelines.options import Parser, parse_hidden_sizes
+from pipelines.options import Parser, PipelineOptions, parse_hidden_sizes
 from pipelines.options import build_parser as pipeline_parser
 from pipelines.train import _quiet_third_party, _raise_interrupted, load_ticker_prices
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from forecast.parallel.scheduler import Scheduler
 
 
 def _lookbacks(text: str) -> list[int]:
@@ -52,10 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def candidates(lookbacks: list[int], sizes: list[tuple[int, ...]]) -> list[tuple[int, tuple]]:
-    return list(itertools.product(lookbacks, sizes))
-
-
 def label(lookback: int, sizes: tuple[int, ...]) -> str:
     return f"lookback={lookback} hidden={','.join(map(str, sizes))}"
 
@@ -66,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = pipeline_parser().parse_args([args.ticker, *rest])
     from pipelines.options import options_from_args
 
-    grid = candidates(
-        args.lookback or [base.lookback or 60], args.hidden_sizes or [base.hidden_sizes or (64,)]
+    grid = list(
+        itertools.product(
+            args.lookback or [base.lookback or 60],
+            args.hidden_sizes or [base.hidden_sizes or (64,)],
+        )
     )
     if len(grid) < 2:
         parser.error(
@@ -113,10 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _sweep(ticker: str, prices, options, scheduler) -> int:  # noqa: ANN001
+def _sweep(
+    ticker: str,
+    prices: pd.DataFrame,
+    options: dict[str, PipelineOptions],
+    scheduler: Scheduler,
+) -> int:
     """Every candidate's CV queued at once; logged one by one under the sweep's run."""
-    from dataclasses import replace
-
     from forecast import tracking
     from pipelines.register import register
     from pipelines.run import Stopwatch, submit_ticker, train_ticker

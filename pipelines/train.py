@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pipelines.options import EXECUTORS, PipelineOptions, build_parser, options_from_args
+from pipelines.options import PipelineOptions, build_parser, options_from_args
 
 log = logging.getLogger("pipelines.train")
 
@@ -127,15 +127,8 @@ def _check_before_any_run(options: PipelineOptions) -> None:
         raise ValueError("--source csv needs --csv PATH")
     if options.csv and len(options.tickers) > 1:
         raise ValueError("--csv reads one file: give one ticker")
-    if options.executor not in EXECUTORS:
-        raise ValueError(f"executor={options.executor!r} is not one of {', '.join(EXECUTORS)}")
     if options.executor == "ray" and importlib.util.find_spec("ray") is None:
         raise ValueError('--executor ray needs Ray: pip install -e ".[ray]"')
-    workers = options.workers
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        raise ValueError(f"workers must be auto or a whole number >= 1; got {workers!r}")
 
 
 def _quiet_third_party() -> None:
@@ -148,8 +141,10 @@ def _quiet_third_party() -> None:
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:
+    from forecast.parallel.scheduler import STOP
     from forecast.tracking import Interrupted
 
+    STOP.set()
     raise Interrupted(f"signal {signum}")
 
 

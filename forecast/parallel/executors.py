@@ -16,8 +16,6 @@ import psutil
 from forecast.machine import physical_cores
 from forecast.parallel.tasks import FitOutcome, FitTask, run_fit
 
-EXECUTORS = ("local", "ray")
-
 
 class Executor(Protocol):
     workers: int  # tasks it runs at once
@@ -25,7 +23,8 @@ class Executor(Protocol):
     def submit(self, task: FitTask) -> Any: ...
 
     def wait(self, handles: list[Any]) -> list[Any]:
-        """Block until one or more of `handles` is done; those that are."""
+        """Wait up to WAIT_SLICE_S for one or more of `handles` to be done; those that are
+        (maybe none: the scheduler checks for a stop request between waits)."""
         ...
 
     def result(self, handle: Any) -> FitOutcome: ...
@@ -40,6 +39,7 @@ def auto_workers(threads: int, cores: int | None = None) -> int:
     return max(1, (cores or physical_cores()) // max(1, threads))
 
 
+WAIT_SLICE_S = 0.2  # the longest the driver waits for workers before checking for a stop
 WATCH_INTERVAL_S = 1.0  # how often a worker checks that its driver is still alive
 
 
@@ -89,7 +89,7 @@ class LocalExecutor:
         return self.pool.submit(run_fit, task)
 
     def wait(self, handles: list[Any]) -> list[Any]:
-        done, _ = futures.wait(handles, return_when=futures.FIRST_COMPLETED)
+        done, _ = futures.wait(handles, timeout=WAIT_SLICE_S, return_when=futures.FIRST_COMPLETED)
         return list(done)
 
     def result(self, handle: futures.Future[FitOutcome]) -> FitOutcome:

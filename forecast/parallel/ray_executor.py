@@ -5,8 +5,10 @@ runs more fits on a node than it has cores for them."""
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
+from forecast.parallel.executors import WAIT_SLICE_S
 from forecast.parallel.tasks import FitOutcome, FitTask, run_fit
 
 
@@ -18,7 +20,6 @@ class RayExecutor:
             raise RuntimeError('--executor ray needs Ray: pip install -e ".[ray]"') from err
         self.ray = ray
         address = os.environ.get("RAY_ADDRESS") or None
-        self.started_here = address is None and not ray.is_initialized()
         if not ray.is_initialized():
             ray.init(
                 address=address,
@@ -37,7 +38,11 @@ class RayExecutor:
         return ref
 
     def wait(self, handles: list[Any]) -> list[Any]:
-        ready, _ = self.ray.wait(handles, num_returns=1)
+        # sleeping in Python, not in Ray's core: a signal's handler raises here, where Ray can
+        # neither wrap its exception in a SystemError nor hold it until a fit of minutes ends
+        ready, _ = self.ray.wait(handles, num_returns=len(handles), timeout=0)
+        if not ready:
+            time.sleep(WAIT_SLICE_S)
         return list(ready)
 
     def result(self, handle: Any) -> FitOutcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 CallbackFactory = Callable[[], Sequence["Callback"]]
 
 FINAL_FIT, CV_FIT = 0, 1  # priorities: lower runs first
+
+# set by a signal handler: the handler's own exception can be swallowed where it lands (an
+# "Exception ignored in" GC callback), so a waiting scheduler also stops when it sees this
+STOP = threading.Event()
 
 
 class Scheduler:
@@ -55,6 +60,8 @@ class Scheduler:
             del self._tasks[ticket]
             return run_fit(task, callbacks() if callbacks else ())
         while ticket not in self._finished:
+            if STOP.is_set():  # a signal whose exception something swallowed (a GC callback)
+                raise KeyboardInterrupt("stop requested")
             self._top_up()
             for handle in self.executor.wait(list(self._running)):
                 done = self._running.pop(handle)
@@ -102,7 +109,10 @@ class Scheduler:
 def scheduler_for(executor: str, workers: int | None, threads: int) -> Scheduler:
     """The scheduler a run asks for: `local` with one worker runs in this process; more (None:
     auto, physical cores // threads) in worker processes; `ray` on Ray."""
-    from forecast.parallel.executors import EXECUTORS, LocalExecutor, auto_workers
+    from forecast.config import EXECUTORS
+
+    STOP.clear()  # a new run
+    from forecast.parallel.executors import LocalExecutor, auto_workers
 
     if executor not in EXECUTORS:
         raise ValueError(f"executor={executor!r} is not one of {', '.join(EXECUTORS)}")

@@ -35,15 +35,17 @@ def tree(uri):
     return out
 
 
+def tree_of_a_run(store, monkeypatch, *options):
+    """The run tree of a tiny AAPL pipeline run with `options` in a new store folder."""
+    store.mkdir()
+    monkeypatch.chdir(store)
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    assert main(["AAPL", *TINY, *options, "--tracking-uri", uri]) == 0
+    return tree(uri)
+
+
 def test_workers_give_the_run_tree_and_metrics_of_one_process(tmp_path, monkeypatch):
-    trees = {}
-    for workers in ("1", "2"):
-        store = tmp_path / workers
-        store.mkdir()
-        monkeypatch.chdir(store)
-        uri = f"sqlite:///{store / 'mlflow.db'}"
-        assert main(["AAPL", *TINY, "--workers", workers, "--tracking-uri", uri]) == 0
-        trees[workers] = tree(uri)
+    trees = {w: tree_of_a_run(tmp_path / w, monkeypatch, "--workers", w) for w in ("1", "2")}
     assert trees["1"] == trees["2"]  # same runs, params and metrics, to the last bit
     assert len(trees["1"]) == 4  # parent, 2 folds, the final fit
 
