@@ -138,7 +138,7 @@ def train_ticker(
             final = _submit_final_fit(job, options, scheduler, epochs)
             results = _cross_validate(job, clock)
             summary = _log_cv_summary(ticker, results, tags, parent_id, epochs, clock)
-            intervals = _calibration(ticker, results, options.cv.levels)
+            intervals = _calibration(job, results, options.cv.levels)
             forecaster, model_uri = _final_fit(job, scheduler, final, summary, intervals, clock)
             if options.register:
                 register(ticker, model_uri, summary, tags, options, clock)
@@ -270,11 +270,12 @@ def _log_cv_summary(
 
 
 def _calibration(
-    ticker: str, results: list[FoldResult], levels: tuple[float, ...]
+    job: TickerJob, results: list[FoldResult], levels: tuple[float, ...]
 ) -> Calibration | None:
-    """The final model's intervals from every CV forecast; a warning for each level too few
-    forecasts calibrate."""
-    found = calibration(results, levels)
+    """The final model's intervals from every CV forecast, reverting to the volatility of every
+    price it trains on; a warning for each level too few forecasts calibrate."""
+    ticker = job.ticker
+    found = calibration(results, levels, job.cv.features.target)
     missing = [level for level in levels if found is None or level not in found.levels]
     if missing:
         log.warning(

@@ -46,7 +46,8 @@ class AdaptiveIntervals:
         level: float,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) (N, H) for consecutive origins: each origin's bounds use the scores
-        (M, H) and the outcomes observed before it; `actual` feeds back only once observed."""
+        (M, H), its scale (N, H) and the outcomes observed before it; `actual` feeds back only
+        once observed."""
         ordered = np.sort(np.asarray(calibration_scores, dtype=np.float64), axis=0)
         n_origins, steps = forecast.shape
         target = 1 - level
@@ -58,8 +59,8 @@ class AdaptiveIntervals:
                 if i - k - 1 >= 0:  # origin i - k - 1's step k landed on day i - 1: observed
                     alpha[k] += self.gamma * (target - missed[i - k - 1, k])
                 low, high = _bounds(ordered[:, k], alpha[k])
-                lower[i, k] = forecast[i, k] + low * scale[i]
-                upper[i, k] = forecast[i, k] + high * scale[i]
+                lower[i, k] = forecast[i, k] + low * scale[i, k]
+                upper[i, k] = forecast[i, k] + high * scale[i, k]
                 missed[i, k] = not lower[i, k] <= actual[i, k] <= upper[i, k]
         # the block's last outcomes are observed before the next block's first origin
         for k in range(steps):

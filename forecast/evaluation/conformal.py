@@ -1,11 +1,12 @@
 """Split-conformal prediction intervals on walk-forward residuals, scaled by volatility.
 
-The score of a forecast is its signed error divided by the volatility known at its origin (the
-last price times an EWMA of the squared log returns in the window the model read: only the
-past). Lower and upper bounds come from
-separate quantiles of those scores (moves are not symmetric), each at the finite-sample rank
-ceil((n + 1) * q) of the n calibration scores, per horizon step. With `volatility=None` the
-scores are the raw errors: the constant-width interval the volatility scaling is compared with.
+The score of a forecast is its signed error divided by the move its origin can expect at that
+horizon step (`Volatility`: today's variance, an EWMA of the squared log returns in the window
+the model read, reverting day by day to the long-run variance of the training prices: only the
+past). Lower and upper bounds come from separate quantiles of those scores (moves are not
+symmetric), each at the finite-sample rank ceil((n + 1) * q) of the n calibration scores, per
+horizon step. Without a volatility the scores are the raw errors: the constant-width interval
+the volatility scaling is compared with.
 """
 
 from __future__ import annotations
@@ -19,30 +20,104 @@ import numpy as np
 from forecast.evaluation.aci import AdaptiveIntervals
 
 EWMA_HALFLIFE = 20  # trading days: the RiskMetrics decay (lambda 0.94) has a half-life of ~11
+# the share of today's variance excess over the long-run variance left one day later: an
+# estimate from 59 returns says little about the days after tomorrow (docs/benchmarks.md,
+# "Prediction intervals in walk-forward CV": 1.0, the old rule, under-covered steps 3-5)
+VOLATILITY_PERSISTENCE = 0.9
 MIN_VOLATILITY = 1e-8  # daily log-return volatility floor: never divide a score by zero
 
 
-def window_scale(windows: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
-    """(N,) the price-unit volatility known at each forecast's origin: the last price of each
-    price window (N, L), oldest first, times the EWMA volatility of the window's daily log
-    returns (the latest weighted most). Only the window counts: the rows the model reads, so a
-    forecast's scale is the same in CV and in serving and uses nothing after its origin."""
+def _positive_windows(windows: np.ndarray, what: str) -> np.ndarray:
     windows = np.asarray(windows, dtype=np.float64)
     if windows.ndim != 2 or windows.shape[1] < 2 or not (windows > 0).all():
         raise ValueError(
-            f"window_scale needs (N, L >= 2) positive prices; got shape {windows.shape}"
+            f"{what} needs (N, L >= 2) positive prices; got shape {windows.shape}"
             + ("" if windows.size == 0 or (windows > 0).all() else " with prices <= 0")
         )
+    return windows
+
+
+def ewma_variance(windows: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
+    """(N,) the EWMA variance of each price window's (N, L, oldest first) daily log returns,
+    the latest weighted most, floored at MIN_VOLATILITY squared."""
+    windows = _positive_windows(windows, "ewma_variance")
     squared = np.diff(np.log(windows), axis=1) ** 2  # (N, L - 1), oldest first
     weights = 0.5 ** (np.arange(squared.shape[1])[::-1] / halflife)
-    variance = squared @ weights / weights.sum()
-    return windows[:, -1] * np.sqrt(np.maximum(variance, MIN_VOLATILITY**2))
+    return np.maximum(squared @ weights / weights.sum(), MIN_VOLATILITY**2)
+
+
+def window_scale(windows: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
+    """(N,) the price-unit volatility of tomorrow known at each forecast's origin: the last
+    price of each window (N, L) times the EWMA volatility of its log returns. Only the window
+    counts: the rows the model reads, so a forecast's scale is the same in CV and in serving
+    and uses nothing after its origin."""
+    windows = _positive_windows(windows, "window_scale")
+    return windows[:, -1] * np.sqrt(ewma_variance(windows, halflife))
+
+
+def long_run_variance(prices: np.ndarray) -> float:
+    """The mean squared daily log return of a price series (oldest first): the variance a
+    volatility forecast reverts to."""
+    prices = _positive_windows(np.asarray(prices, dtype=np.float64)[None], "long_run_variance")
+    return max(float(np.mean(np.diff(np.log(prices[0])) ** 2)), MIN_VOLATILITY**2)
+
+
+@dataclass(frozen=True)
+class Volatility:
+    """The volatility rule: the price move each horizon step of an origin can expect, from the
+    window the model read and the long-run variance of the prices it was trained on. Day j
+    after the origin has variance long_run + persistence ** (j - 1) * (today - long_run), where
+    today is the window's EWMA variance; step k's scale is the last price times the root of the
+    mean over days 1..k (the step's conformal quantile carries the root of k)."""
+
+    long_run: float  # daily log-return variance of the training prices
+    halflife: float = EWMA_HALFLIFE
+    persistence: float = VOLATILITY_PERSISTENCE
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.persistence <= 1:
+            raise ValueError(f"persistence must lie in [0, 1]; got {self.persistence!r}")
+        if not self.long_run >= 0 or not self.halflife > 0:
+            raise ValueError(
+                f"long_run must be >= 0 and halflife > 0; got {self.long_run!r}, {self.halflife!r}"
+            )
+
+    @classmethod
+    def of(cls, training_prices: np.ndarray) -> Volatility:
+        """The default rule, reverting to the variance of `training_prices`: rows before every
+        origin it will scale (a fold's training rows in CV, the final fit's rows after it)."""
+        return cls(long_run_variance(training_prices))
+
+    def scale(self, windows: np.ndarray, steps: int) -> np.ndarray:
+        """(N, steps) the price-unit scale of each origin's steps 1..steps, from its price
+        window (N, L): step 1 is `window_scale`."""
+        windows = _positive_windows(windows, "Volatility.scale")
+        today = ewma_variance(windows, self.halflife)
+        decay = self.persistence ** np.arange(steps)
+        daily = self.long_run + decay[None, :] * (today[:, None] - self.long_run)
+        mean = np.cumsum(daily, axis=1) / np.arange(1, steps + 1)
+        return windows[:, -1:] * np.sqrt(mean)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": "ewma of the lookback window's log returns, reverting to the long-run "
+            "variance of the training prices",
+            "halflife": self.halflife,
+            "persistence": self.persistence,
+            "long_run_variance": self.long_run,
+        }
+
+
+def _per_step(scale: np.ndarray) -> np.ndarray:
+    """A scale per origin (N,) or per origin and step (N, H), as (N, 1) or (N, H)."""
+    scale = np.asarray(scale, dtype=np.float64)
+    return scale[:, None] if scale.ndim == 1 else scale
 
 
 def scores(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
-    """Signed errors (N, H), divided by each origin's `scale` (N,) when given."""
+    """Signed errors (N, H), divided by each origin's `scale` ((N,) or (N, H)) when given."""
     error = np.asarray(actual, dtype=np.float64) - np.asarray(forecast, dtype=np.float64)
-    return error if scale is None else error / np.asarray(scale, dtype=np.float64)[:, None]
+    return error if scale is None else error / _per_step(scale)
 
 
 def _rank_quantile(values: np.ndarray, q: float) -> float:
@@ -56,26 +131,28 @@ def _rank_quantile(values: np.ndarray, q: float) -> float:
     return float(np.partition(values, rank - 1)[rank - 1])
 
 
-CALIBRATION_FORMAT = 1  # of Calibration.to_dict, saved as JSON beside a model's weights
+# of Calibration.to_dict, saved as JSON beside a model's weights; format 1 (no long-run
+# variance) reads as persistence 1: today's EWMA variance for every step
+CALIBRATION_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class Calibration:
     """Score quantiles per level and step: lower[level] and upper[level] are (H,) arrays, for
-    scores divided by `window_scale` with `halflife` (None: raw errors, constant width)."""
+    scores divided by `volatility`'s scale (None: raw errors, constant width)."""
 
     levels: tuple[float, ...]
     lower: dict[float, np.ndarray]
     upper: dict[float, np.ndarray]
     n: int  # calibration scores per step
-    halflife: float | None = EWMA_HALFLIFE
+    volatility: Volatility | None
 
     @classmethod
     def fit(
         cls,
         calibration_scores: np.ndarray,
         levels: tuple[float, ...],
-        halflife: float | None = EWMA_HALFLIFE,
+        volatility: Volatility | None,
     ) -> Calibration:
         """From (N, H) scores: for level 1 - alpha, the alpha/2 and 1 - alpha/2 quantiles of
         each step's scores, at the finite-sample ranks (the lower one mirrored)."""
@@ -90,7 +167,7 @@ class Calibration:
             tail = (1 - level) / 2
             upper[level] = np.array([_rank_quantile(s, 1 - tail) for s in values.T])
             lower[level] = np.array([-_rank_quantile(-s, 1 - tail) for s in values.T])
-        return cls(tuple(levels), lower, upper, len(values), halflife)
+        return cls(tuple(levels), lower, upper, len(values), volatility)
 
     @property
     def steps(self) -> int:
@@ -110,10 +187,11 @@ class Calibration:
     def interval(
         self, forecast: np.ndarray, level: float, scale: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(lower, upper) bounds (N, k) around forecasts (N, k) at `level`, k <= steps."""
+        """(lower, upper) bounds (N, k) around forecasts (N, k) at `level`, k <= steps, the
+        quantiles times `scale` ((N,) or (N, >= k); None: constant width)."""
         forecast = np.asarray(forecast, dtype=np.float64)
         steps = forecast.shape[1]
-        size = 1.0 if scale is None else np.asarray(scale, dtype=np.float64)[:, None]
+        size = 1.0 if scale is None else _per_step(scale)[:, :steps]
         return (
             forecast + self.lower[level][:steps] * size,
             forecast + self.upper[level][:steps] * size,
@@ -125,7 +203,8 @@ class Calibration:
         """Every level's (lower, upper) bounds (N, k) around forecasts (N, >= k) made from price
         windows (N, L), for the first k = min(forecast steps, calibrated steps) steps."""
         points = np.asarray(forecast, dtype=np.float64)[:, : self.steps]
-        scale = None if self.halflife is None else window_scale(windows, self.halflife)
+        steps = points.shape[1]
+        scale = None if self.volatility is None else self.volatility.scale(windows, steps)
         return {level: self.interval(points, level, scale) for level in self.levels}
 
     def finite(self) -> Calibration | None:
@@ -143,7 +222,7 @@ class Calibration:
             {level: self.lower[level] for level in kept},
             {level: self.upper[level] for level in kept},
             self.n,
-            self.halflife,
+            self.volatility,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,9 +230,7 @@ class Calibration:
         return {
             "format": CALIBRATION_FORMAT,
             "method": "split conformal, finite-sample rank, separate lower and upper quantiles",
-            "volatility": None
-            if self.halflife is None
-            else {"rule": "ewma of the lookback window's log returns", "halflife": self.halflife},
+            "volatility": None if self.volatility is None else self.volatility.to_dict(),
             "n": self.n,
             "levels": [
                 {
@@ -167,19 +244,28 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
-        if data.get("format") != CALIBRATION_FORMAT:
+        if data.get("format") not in (1, CALIBRATION_FORMAT):
             raise ValueError(
-                f"calibration format {data.get('format')!r}; this Stockcast reads "
+                f"calibration format {data.get('format')!r}; this Stockcast reads 1 to "
                 f"{CALIBRATION_FORMAT}"
             )
         rule = data["volatility"]
+        volatility = None
+        if rule is not None and data["format"] == 1:
+            volatility = Volatility(0.0, float(rule["halflife"]), persistence=1.0)
+        elif rule is not None:
+            volatility = Volatility(
+                float(rule["long_run_variance"]),
+                float(rule["halflife"]),
+                float(rule["persistence"]),
+            )
         levels = tuple(float(entry["level"]) for entry in data["levels"])
         return cls(
             levels,
             {float(e["level"]): np.asarray(e["lower"], dtype=np.float64) for e in data["levels"]},
             {float(e["level"]): np.asarray(e["upper"], dtype=np.float64) for e in data["levels"]},
             int(data["n"]),
-            None if rule is None else float(rule["halflife"]),
+            volatility,
         )
 
 
@@ -222,7 +308,9 @@ class FoldIntervals:
     def evaluate(
         self, actual: np.ndarray, model: np.ndarray, naive: np.ndarray, scale: np.ndarray
     ) -> dict[str, dict[float, dict[str, list[float]]]]:
-        """source -> level -> metric -> per-step values for this fold (empty for the first)."""
+        """source -> level -> metric -> per-step values for this fold (empty for the first);
+        `scale` is each origin's (N,) or each origin's and step's (N, H)."""
+        scale = np.broadcast_to(_per_step(scale), np.shape(model))
         points = {
             "model": (model, scale),
             "model_constant": (model, None),
@@ -236,8 +324,8 @@ class FoldIntervals:
         for name, (point, used) in points.items():
             if self.earlier[name]:
                 earlier = np.concatenate(self.earlier[name])
-                halflife = None if used is None else EWMA_HALFLIFE
-                calibration = Calibration.fit(earlier, self.levels, halflife)
+                # quantiles only: the fold's own scales are passed to interval()
+                calibration = Calibration.fit(earlier, self.levels, None)
                 out[name] = {
                     level: figures(calibration.interval(point, level, used), level)
                     for level in self.levels

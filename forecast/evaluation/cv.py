@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.evaluation.baselines import BASELINES
-from forecast.evaluation.conformal import Calibration, FoldIntervals, scores, window_scale
+from forecast.evaluation.conformal import Calibration, FoldIntervals, Volatility, scores
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
@@ -49,8 +49,9 @@ class FoldResult:
     best_val_losses: list[float]
     naive_val_losses: list[float]
     diagnosis: Diagnosis  # its label, and the numbers behind it
-    # (N,) the price-unit volatility known at each origin (conformal.window_scale)
+    # (N, H) the price move each origin's steps can expect, by the fold's volatility rule
     scale: np.ndarray
+    volatility: Volatility  # reverting to the variance of the fold's training prices
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
     # prediction intervals calibrated on earlier folds only (none for the first fold):
     # source (conformal.INTERVAL_SOURCES) -> level -> metric -> per-step values
@@ -218,6 +219,7 @@ def _assemble_fold(
     history = sliding_window_view(seen_target, lookback)[origins - lookback]
     last_observed = seen_target[origins - 1]
     scale = in_sample_naive_mae(target[fold.train_start : fold.train_end])
+    volatility = Volatility.of(target[fold.train_start : fold.train_end])
 
     repeats = _Repeats()
     for outcome in outcomes:
@@ -266,16 +268,22 @@ def _assemble_fold(
         naive_val_losses=repeats.naive_val_losses,
         diagnosis=diagnose(repeats.histories, repeats.naive_val_losses),
         # the rows the model read for each forecast: the same rule serves the final model
-        scale=window_scale(sliding_window_view(seen_target, first_origin)[origins - first_origin]),
+        scale=volatility.scale(
+            sliding_window_view(seen_target, first_origin)[origins - first_origin], horizon
+        ),
+        volatility=volatility,
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )
 
 
-def calibration(results: Sequence[FoldResult], levels: tuple[float, ...]) -> Calibration | None:
+def calibration(
+    results: Sequence[FoldResult], levels: tuple[float, ...], prices: np.ndarray
+) -> Calibration | None:
     """The final model's interval calibration: the quantiles of every CV test forecast's score
-    (the model's mean over repeats, scaled by the volatility at its origin), for the levels
-    whose bounds are finite (None when none is: too few CV forecasts)."""
+    (the model's mean over repeats, scaled by its fold's volatility rule), for the levels whose
+    bounds are finite (None when none is: too few CV forecasts). It serves with the rule
+    reverting to the variance of `prices`, the target prices the final model trains on."""
     calibration_scores = np.concatenate(
         [scores(r.actual, np.mean(r.forecasts, axis=0), r.scale) for r in results]
     )
-    return Calibration.fit(calibration_scores, levels).finite()
+    return Calibration.fit(calibration_scores, levels, Volatility.of(prices)).finite()

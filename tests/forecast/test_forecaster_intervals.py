@@ -8,7 +8,7 @@ import pytest
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
-from forecast.evaluation.conformal import Calibration, scores, window_scale
+from forecast.evaluation.conformal import Calibration, Volatility, scores, window_scale
 from forecast.evaluation.cv import calibration, cross_validate
 from forecast.forecaster import CALIBRATION_FILE, Forecaster
 
@@ -22,33 +22,47 @@ def prices():
 
 
 @pytest.fixture(scope="module")
+def target(prices):
+    return prices["adj_close"].to_numpy()
+
+
+@pytest.fixture(scope="module")
 def folds(prices):
     window = WindowConfig(lookback=20, horizon=2)
     cv = CVConfig(n_folds=2, test_size=60, repeats=1)
     return window, list(cross_validate(prices, window, TINY_LSTM, TINY_TRAIN, cv))
 
 
-def test_the_final_calibration_is_every_cv_forecasts_volatility_scaled_score(folds):
-    _, results = folds
-    found = calibration(results, (0.8, 0.95))
+def test_the_final_calibration_is_every_cv_forecasts_volatility_scaled_score(prices, target, folds):
+    window, results = folds
+    found = calibration(results, (0.8, 0.95), target)
     every = np.concatenate([scores(r.actual, r.forecasts[0], r.scale) for r in results])
     assert found.n == len(every) == sum(len(r.actual) for r in results)
-    assert found.levels == (0.8, 0.95) and found.steps == 2 and found.halflife is not None
-    np.testing.assert_array_equal(found.upper[0.8], Calibration.fit(every, (0.8,)).upper[0.8])
+    assert found.levels == (0.8, 0.95) and found.steps == 2
+    # it serves reverting to the variance of every price the final model trains on
+    assert found.volatility == Volatility.of(target)
+    np.testing.assert_array_equal(found.upper[0.8], Calibration.fit(every, (0.8,), None).upper[0.8])
+    # each fold's scores were scaled by its own rule: reverting to its training prices' variance
+    for r in results:
+        train = target[
+            prices.index.get_loc(r.train_dates[0]) : prices.index.get_loc(r.train_dates[1]) + 1
+        ]
+        assert r.volatility == Volatility.of(train) and r.scale.shape == (len(r.actual), 2)
     assert (found.lower[0.95] < found.lower[0.8]).all()
     assert (found.upper[0.95] > found.upper[0.8]).all()
     # a level too few forecasts calibrate (here 0.999 needs 1000 or more) is left out
-    assert calibration(results, (0.8, 0.999)).levels == (0.8,)
-    assert calibration(results, (0.999,)) is None
+    assert calibration(results, (0.8, 0.999), target).levels == (0.8,)
+    assert calibration(results, (0.999,), target) is None
 
 
-def test_bounds_are_the_forecast_plus_quantiles_times_the_windows_volatility(prices, folds):
+def test_bounds_are_the_forecast_plus_quantiles_times_the_windows_volatility(prices, target, folds):
     window, results = folds
     forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
-    found = calibration(results, (0.8, 0.95))
+    found = calibration(results, (0.8, 0.95), target)
     out = forecaster.calibrate(found).predict(prices)
     assert list(out.columns) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
-    (scale,) = window_scale(prices["adj_close"].to_numpy()[None, -window.lookback :])
+    (scale,) = Volatility.of(target).scale(target[None, -window.lookback :], 2)
+    assert scale[0] == pytest.approx(window_scale(target[None, -window.lookback :])[0])
     point = out["forecast"].to_numpy()
     np.testing.assert_allclose(out["lower_80"], point + found.lower[0.8] * scale)
     np.testing.assert_allclose(out["upper_95"], point + found.upper[0.95] * scale)
@@ -57,15 +71,16 @@ def test_bounds_are_the_forecast_plus_quantiles_times_the_windows_volatility(pri
     assert (point <= out["upper_80"]).all() and (out["upper_80"] <= out["upper_95"]).all()
 
 
-def test_the_calibration_is_saved_beside_the_weights_and_loads_back(tmp_path, prices, folds):
+def test_the_calibration_is_saved_beside_the_weights_and_loads_back(
+    tmp_path, prices, target, folds
+):
     window, results = folds
     forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
-    forecaster.calibrate(calibration(results, (0.8, 0.95))).save(tmp_path / "m")
+    forecaster.calibrate(calibration(results, (0.8, 0.95), target)).save(tmp_path / "m")
     saved = json.loads((tmp_path / "m" / CALIBRATION_FILE).read_text())
-    assert saved["volatility"]["halflife"] == 20 and [e["level"] for e in saved["levels"]] == [
-        0.8,
-        0.95,
-    ]
+    assert saved["volatility"]["halflife"] == 20 and saved["volatility"]["persistence"] == 0.9
+    assert saved["volatility"]["long_run_variance"] == Volatility.of(target).long_run
+    assert [e["level"] for e in saved["levels"]] == [0.8, 0.95]
     loaded = Forecaster.load(tmp_path / "m")
     assert loaded.interval_levels == (0.8, 0.95)
     np.testing.assert_allclose(loaded.predict(prices), forecaster.predict(prices), rtol=1e-6)
@@ -75,25 +90,25 @@ def test_the_calibration_is_saved_beside_the_weights_and_loads_back(tmp_path, pr
     assert list(Forecaster.load(tmp_path / "plain").predict(prices).columns) == ["forecast"]
 
 
-def test_levels_a_request_may_ask_for(prices, folds):
+def test_levels_a_request_may_ask_for(prices, target, folds):
     window, results = folds
     forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
     assert forecaster.check_level(None) is None  # no intervals, none asked: fine
     with pytest.raises(ValueError, match="level=0.8 is not available: this model has no cali"):
         forecaster.check_level(0.8)
-    forecaster.calibrate(calibration(results, (0.8, 0.95)))
+    forecaster.calibrate(calibration(results, (0.8, 0.95), target))
     assert forecaster.check_level(None) == 0.8 and forecaster.check_level(0.95) == 0.95
     with pytest.raises(ValueError, match=r"level=0.9 is not calibrated .* available: 0.8, 0.95"):
         forecaster.check_level(0.9)
     with pytest.raises(ValueError, match="the calibration has 3 steps; this model forecasts 2"):
-        forecaster.calibrate(Calibration.fit(np.zeros((50, 3)), (0.8,)))
+        forecaster.calibrate(Calibration.fit(np.zeros((50, 3)), (0.8,), None))
 
 
 def test_steps_rolled_past_the_calibrated_horizon_have_no_bounds(prices):
     window = WindowConfig(lookback=15, horizon=2)
     forecaster = Forecaster(window, LSTMConfig(hidden_sizes=(8,), head="per_step"), TINY_TRAIN)
     forecaster.fit(prices).calibrate(
-        Calibration.fit(np.random.default_rng(0).normal(size=(99, 2)), (0.8,))
+        Calibration.fit(np.random.default_rng(0).normal(size=(99, 2)), (0.8,), Volatility(1e-4))
     )
     out = forecaster.predict(prices, horizon=4)
     assert out["lower_80"].notna().tolist() == [True, True, False, False]

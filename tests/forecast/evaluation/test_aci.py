@@ -9,12 +9,12 @@ def shifted(seed=0, n=2000, steps=2):
     rng = np.random.default_rng(seed)
     calibration = rng.normal(size=(500, steps))
     actual = 100 + rng.normal(scale=1.5, size=(n, steps))
-    return calibration, np.full((n, steps), 100.0), np.ones(n), actual
+    return calibration, np.full((n, steps), 100.0), np.ones((n, steps)), actual
 
 
 def test_the_adapted_level_recovers_coverage_that_drift_took_from_split_conformal():
     calibration, forecast, scale, actual = shifted()
-    fixed = Calibration.fit(calibration, (0.9,)).interval(forecast, 0.9, scale)
+    fixed = Calibration.fit(calibration, (0.9,), None).interval(forecast, 0.9, scale)
     adapted = AdaptiveIntervals().interval(calibration, forecast, scale, actual, 0.9)
     split_coverage = interval_metrics(actual, *fixed, 0.9)["coverage"]
     aci_coverage = interval_metrics(actual, *adapted, 0.9)["coverage"]

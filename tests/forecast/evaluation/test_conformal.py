@@ -1,9 +1,12 @@
+import json
+
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.evaluation.conformal import (
     Calibration,
+    Volatility,
     interval_metrics,
     scores,
     window_scale,
@@ -35,7 +38,7 @@ def naive_setup(prices, horizon=1):
 def test_volatility_scaled_intervals_cover_garch_returns_at_nominal():
     actual, forecast, scale = naive_setup(garch_prices(5000, seed=1))
     calibrate, test = slice(0, 2500), slice(2500, None)
-    calibration = Calibration.fit(scores(actual, forecast, scale)[calibrate], (0.9,))
+    calibration = Calibration.fit(scores(actual, forecast, scale)[calibrate], (0.9,), None)
     lower, upper = calibration.interval(forecast[test], 0.9, scale[test])
     coverage = interval_metrics(actual[test], lower, upper, 0.9)["coverage"][0]
     assert len(actual[test]) >= 2000
@@ -51,7 +54,7 @@ def test_constant_width_covers_too_but_scores_worse_on_clustered_volatility():
     calibrate, test = slice(0, 2500), slice(2500, None)
     results = {}
     for name, used in (("scaled", scale), ("constant", None)):
-        calibration = Calibration.fit(scores(actual, forecast, used)[calibrate], (0.9,))
+        calibration = Calibration.fit(scores(actual, forecast, used)[calibrate], (0.9,), None)
         lower, upper = calibration.interval(
             forecast[test], 0.9, None if used is None else used[test]
         )
@@ -61,11 +64,11 @@ def test_constant_width_covers_too_but_scores_worse_on_clustered_volatility():
 
 def test_finite_sample_rank_and_asymmetry():
     # 9 scores: the 80% upper bound is the ceil(10 * 0.9) = 9th smallest, the lower the 1st
-    calibration = Calibration.fit(np.arange(1.0, 10.0)[:, None], (0.8,))
+    calibration = Calibration.fit(np.arange(1.0, 10.0)[:, None], (0.8,), None)
     assert calibration.upper[0.8][0] == 9.0 and calibration.lower[0.8][0] == 1.0
     # too few scores for a 95% bound: infinite, never a silently narrow interval
-    assert np.isinf(Calibration.fit(np.arange(1.0, 10.0)[:, None], (0.95,)).upper[0.95][0])
-    skewed = Calibration.fit(np.r_[np.full(50, -1.0), np.full(49, 3.0)][:, None], (0.9,))
+    assert np.isinf(Calibration.fit(np.arange(1.0, 10.0)[:, None], (0.95,), None).upper[0.95][0])
+    skewed = Calibration.fit(np.r_[np.full(50, -1.0), np.full(49, 3.0)][:, None], (0.9,), None)
     assert skewed.lower[0.9][0] == -1.0 and skewed.upper[0.9][0] == 3.0
 
 
@@ -94,3 +97,64 @@ def test_the_scale_is_the_last_price_times_the_windows_ewma_volatility():
         window_scale(np.array([[1.0, -1.0]]))
     with pytest.raises(ValueError, match=r"\(N, L >= 2\)"):
         window_scale(np.array([1.0, 2.0]))
+
+
+def test_steps_further_out_expect_a_move_closer_to_the_long_run():
+    calm = np.full(41, 100.0) * np.exp(0.01 * (np.arange(41) % 2))  # today: 1% a day
+    wild = Volatility(long_run=0.03**2)  # the training prices moved 3% a day
+    quiet = Volatility(long_run=0.001**2)
+    (up,) = wild.scale(calm[None], 5)
+    (down,) = quiet.scale(calm[None], 5)
+    # step 1 is tomorrow's EWMA volatility whatever the long run
+    assert up[0] == pytest.approx(window_scale(calm[None])[0]) == pytest.approx(down[0])
+    # then each step's mean daily variance moves toward the long run, never past it
+    assert (np.diff(up) > 0).all() and up[-1] < calm[-1] * 0.03
+    assert (np.diff(down) < 0).all() and down[-1] > calm[-1] * 0.001
+    # day j's variance: long_run + 0.9 ** (j - 1) * (today - long_run); step 2 averages days 1, 2
+    today, long_run = 0.01**2, 0.03**2
+    step2 = (today + long_run + 0.9 * (today - long_run)) / 2
+    assert up[1] == pytest.approx(calm[-1] * np.sqrt(step2))
+    # persistence 1: today's volatility for every step (the rule before the reversion)
+    np.testing.assert_allclose(Volatility(0.03**2, persistence=1.0).scale(calm[None], 5), up[0])
+    with pytest.raises(ValueError, match=r"persistence must lie in \[0, 1\]; got 1.5"):
+        Volatility(1e-4, persistence=1.5)
+    assert Volatility.of(calm).long_run == pytest.approx(0.01**2, rel=1e-3)
+
+
+@pytest.mark.parametrize("horizon", [1, 5])
+def test_garch_coverage_holds_at_every_step_of_the_horizon(horizon):
+    """Per step at horizon 1 and 5: 90% coverage within 2 points over 2,500 origins, with the
+    rule reverting to the long-run variance of the calibration half's prices."""
+    prices = garch_prices(5000, seed=3)
+    origins = np.arange(30, len(prices) - horizon + 1)
+    actual = np.stack([prices[origins + h] for h in range(horizon)], axis=1)
+    forecast = np.repeat(prices[origins - 1][:, None], horizon, axis=1)
+    windows = sliding_window_view(prices, 30)[origins - 30]
+    calibrate, test = slice(0, 2500), slice(2500, None)
+    volatility = Volatility.of(prices[: origins[2500]])
+    scale = volatility.scale(windows, horizon)
+    calibration = Calibration.fit(scores(actual, forecast, scale)[calibrate], (0.9,), volatility)
+    bounds = calibration.around(forecast[test], windows[test])[0.9]
+    np.testing.assert_allclose(bounds[0], calibration.interval(forecast[test], 0.9, scale[test])[0])
+    coverage = interval_metrics(actual[test], *bounds, 0.9)["coverage"]
+    assert len(actual[test]) >= 2000 and len(coverage) == horizon
+    assert (abs(coverage - 0.9) <= 0.02).all(), coverage
+
+
+def test_a_calibration_round_trips_and_reads_the_format_before_the_reversion():
+    rng = np.random.default_rng(0)
+    windows = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (4, 30)), axis=1))
+    calibration = Calibration.fit(rng.normal(size=(200, 3)), (0.8, 0.95), Volatility(3e-4))
+    loaded = Calibration.from_dict(json.loads(json.dumps(calibration.to_dict())))
+    assert loaded.volatility == calibration.volatility and loaded.levels == (0.8, 0.95)
+    forecast = np.full((4, 3), 100.0)
+    np.testing.assert_array_equal(
+        loaded.around(forecast, windows)[0.95][1], calibration.around(forecast, windows)[0.95][1]
+    )
+    # format 1 had no long run: every step scaled by today's EWMA volatility
+    old = calibration.to_dict() | {"format": 1, "volatility": {"rule": "ewma", "halflife": 20}}
+    lower, _ = Calibration.from_dict(old).around(forecast, windows)[0.8]
+    expected = forecast + calibration.lower[0.8] * window_scale(windows)[:, None]
+    np.testing.assert_allclose(lower, expected)
+    with pytest.raises(ValueError, match="calibration format 3; this Stockcast reads 1 to 2"):
+        Calibration.from_dict(calibration.to_dict() | {"format": 3})

@@ -8,7 +8,7 @@ import pytest
 
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
-from forecast.evaluation.conformal import Calibration
+from forecast.evaluation.conformal import Calibration, Volatility
 from forecast.forecaster import Forecaster
 from forecast.tracking.pyfunc import log_forecaster
 
@@ -24,7 +24,7 @@ def logged(tmp_path_factory):
         TrainConfig(epochs=1, device="cpu", threads=1, progress=False),
     ).fit(prices)
     rng = np.random.default_rng(0)
-    forecaster.calibrate(Calibration.fit(rng.normal(size=(200, 3)), (0.8, 0.95)))
+    forecaster.calibrate(Calibration.fit(rng.normal(size=(200, 3)), (0.8, 0.95), Volatility(1e-4)))
     recent = prices.iloc[-25:]
     example = pd.DataFrame({"date": recent.index.strftime("%Y-%m-%d"), "close": recent["close"]})
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
