@@ -19,10 +19,16 @@ import numpy as np
 
 from forecast.evaluation.aci import AdaptiveIntervals
 
-EWMA_HALFLIFE = 20  # trading days: the RiskMetrics decay (lambda 0.94) has a half-life of ~11
+# trading days: RiskMetrics' daily decay of 0.94, as a half-life (log 0.5 / log 0.94 = 11.2)
+EWMA_HALFLIFE = 11.2
+# how today's volatility is read from the window's log returns: "absolute", the EWMA of |r|
+# times sqrt(pi / 2) (a normal's standard deviation; one jump day moves it far less than its
+# square moves the other), or "squared", the root of the EWMA of r ** 2 (calibrations saved in
+# format 1)
+VOLATILITY_ESTIMATORS = ("absolute", "squared")
 # the share of today's variance excess over the long-run variance left one day later: an
-# estimate from 59 returns says little about the days after tomorrow (docs/benchmarks.md,
-# "Prediction intervals in walk-forward CV": 1.0, the old rule, under-covered steps 3-5)
+# estimate from one window says little about the days after tomorrow (docs/benchmarks.md,
+# "Prediction intervals in walk-forward CV": 1.0, no reversion, under-covered steps 3-5)
 VOLATILITY_PERSISTENCE = 0.9
 MIN_VOLATILITY = 1e-8  # daily log-return volatility floor: never divide a score by zero
 
@@ -37,27 +43,43 @@ def _positive_windows(windows: np.ndarray, what: str) -> np.ndarray:
     return windows
 
 
-def ewma_variance(windows: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
-    """(N,) the EWMA variance of each price window's (N, L, oldest first) daily log returns,
-    the latest weighted most, floored at MIN_VOLATILITY squared."""
+def _check_estimator(estimator: str) -> None:
+    if estimator not in VOLATILITY_ESTIMATORS:
+        raise ValueError(f"estimator={estimator!r}; allowed: {', '.join(VOLATILITY_ESTIMATORS)}")
+
+
+def ewma_variance(
+    windows: np.ndarray, halflife: float = EWMA_HALFLIFE, estimator: str = "absolute"
+) -> np.ndarray:
+    """(N,) today's daily log-return variance from each price window (N, L, oldest first): an
+    EWMA over its returns, the latest weighted most, by `estimator` (VOLATILITY_ESTIMATORS),
+    floored at MIN_VOLATILITY squared."""
+    _check_estimator(estimator)
     windows = _positive_windows(windows, "ewma_variance")
-    squared = np.diff(np.log(windows), axis=1) ** 2  # (N, L - 1), oldest first
-    weights = 0.5 ** (np.arange(squared.shape[1])[::-1] / halflife)
-    return np.maximum(squared @ weights / weights.sum(), MIN_VOLATILITY**2)
+    returns = np.diff(np.log(windows), axis=1)  # (N, L - 1), oldest first
+    weights = 0.5 ** (np.arange(returns.shape[1])[::-1] / halflife)
+    weights /= weights.sum()
+    if estimator == "squared":
+        variance = returns**2 @ weights
+    else:
+        variance = (np.abs(returns) @ weights) ** 2 * (np.pi / 2)
+    return np.maximum(variance, MIN_VOLATILITY**2)
 
 
-def window_scale(windows: np.ndarray, halflife: float = EWMA_HALFLIFE) -> np.ndarray:
+def window_scale(
+    windows: np.ndarray, halflife: float = EWMA_HALFLIFE, estimator: str = "absolute"
+) -> np.ndarray:
     """(N,) the price-unit volatility of tomorrow known at each forecast's origin: the last
     price of each window (N, L) times the EWMA volatility of its log returns. Only the window
     counts: the rows the model reads, so a forecast's scale is the same in CV and in serving
     and uses nothing after its origin."""
     windows = _positive_windows(windows, "window_scale")
-    return windows[:, -1] * np.sqrt(ewma_variance(windows, halflife))
+    return windows[:, -1] * np.sqrt(ewma_variance(windows, halflife, estimator))
 
 
 def long_run_variance(prices: np.ndarray) -> float:
     """The mean squared daily log return of a price series (oldest first): the variance a
-    volatility forecast reverts to."""
+    volatility forecast reverts to, jump days included (over the days ahead they count)."""
     prices = _positive_windows(np.asarray(prices, dtype=np.float64)[None], "long_run_variance")
     return max(float(np.mean(np.diff(np.log(prices[0])) ** 2)), MIN_VOLATILITY**2)
 
@@ -73,8 +95,10 @@ class Volatility:
     long_run: float  # daily log-return variance of the training prices
     halflife: float = EWMA_HALFLIFE
     persistence: float = VOLATILITY_PERSISTENCE
+    estimator: str = "absolute"  # of today's variance: VOLATILITY_ESTIMATORS
 
     def __post_init__(self) -> None:
+        _check_estimator(self.estimator)
         if not 0 <= self.persistence <= 1:
             raise ValueError(f"persistence must lie in [0, 1]; got {self.persistence!r}")
         if not self.long_run >= 0 or not self.halflife > 0:
@@ -92,7 +116,7 @@ class Volatility:
         """(N, steps) the price-unit scale of each origin's steps 1..steps, from its price
         window (N, L): step 1 is `window_scale`."""
         windows = _positive_windows(windows, "Volatility.scale")
-        today = ewma_variance(windows, self.halflife)
+        today = ewma_variance(windows, self.halflife, self.estimator)
         decay = self.persistence ** np.arange(steps)
         daily = self.long_run + decay[None, :] * (today[:, None] - self.long_run)
         mean = np.cumsum(daily, axis=1) / np.arange(1, steps + 1)
@@ -102,6 +126,7 @@ class Volatility:
         return {
             "rule": "ewma of the lookback window's log returns, reverting to the long-run "
             "variance of the training prices",
+            "estimator": self.estimator,
             "halflife": self.halflife,
             "persistence": self.persistence,
             "long_run_variance": self.long_run,
@@ -132,7 +157,7 @@ def _rank_quantile(values: np.ndarray, q: float) -> float:
 
 
 # of Calibration.to_dict, saved as JSON beside a model's weights; format 1 (no long-run
-# variance) reads as persistence 1: today's EWMA variance for every step
+# variance) reads as its rule was: the squared estimator, today's variance for every step
 CALIBRATION_FORMAT = 2
 
 
@@ -252,12 +277,13 @@ class Calibration:
         rule = data["volatility"]
         volatility = None
         if rule is not None and data["format"] == 1:
-            volatility = Volatility(0.0, float(rule["halflife"]), persistence=1.0)
+            volatility = Volatility(0.0, float(rule["halflife"]), 1.0, "squared")
         elif rule is not None:
             volatility = Volatility(
                 float(rule["long_run_variance"]),
                 float(rule["halflife"]),
                 float(rule["persistence"]),
+                str(rule["estimator"]),
             )
         levels = tuple(float(entry["level"]) for entry in data["levels"])
         return cls(

@@ -78,7 +78,8 @@ def test_the_calibration_is_saved_beside_the_weights_and_loads_back(
     forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
     forecaster.calibrate(calibration(results, (0.8, 0.95), target)).save(tmp_path / "m")
     saved = json.loads((tmp_path / "m" / CALIBRATION_FILE).read_text())
-    assert saved["volatility"]["halflife"] == 20 and saved["volatility"]["persistence"] == 0.9
+    assert saved["volatility"]["halflife"] == 11.2 and saved["volatility"]["persistence"] == 0.9
+    assert saved["volatility"]["estimator"] == "absolute"
     assert saved["volatility"]["long_run_variance"] == Volatility.of(target).long_run
     assert [e["level"] for e in saved["levels"]] == [0.8, 0.95]
     loaded = Forecaster.load(tmp_path / "m")

@@ -87,12 +87,19 @@ def test_metrics_count_misses_and_winkler_penalizes_them():
 def test_the_scale_is_the_last_price_times_the_windows_ewma_volatility():
     calm = np.full(41, 100.0) * np.exp(0.01 * (np.arange(41) % 2))  # +-1% every day
     (scale,) = window_scale(calm[None])
-    assert scale == pytest.approx(calm[-1] * 0.01)
+    # the absolute estimator: a normal's standard deviation from the mean absolute return
+    assert scale == pytest.approx(calm[-1] * 0.01 * np.sqrt(np.pi / 2))
+    assert window_scale(calm[None], estimator="squared")[0] == pytest.approx(calm[-1] * 0.01)
     # a recent shock weighs more than the same shock early in the window
     early, late = calm.copy(), calm.copy()
     early[1:] *= 1.1
     late[-1] *= 1.1
     assert window_scale(late[None])[0] > window_scale(early[None])[0] > scale
+    # and one jump day moves the absolute estimator less than the squared one
+    jump = window_scale(late[None], estimator="squared")[0] / (calm[-1] * 0.01)
+    assert 1 < window_scale(late[None])[0] / scale < jump
+    with pytest.raises(ValueError, match="estimator='median'; allowed: absolute, squared"):
+        window_scale(calm[None], estimator="median")
     with pytest.raises(ValueError, match=r"shape \(1, 2\) with prices <= 0"):
         window_scale(np.array([[1.0, -1.0]]))
     with pytest.raises(ValueError, match=r"\(N, L >= 2\)"):
@@ -111,7 +118,7 @@ def test_steps_further_out_expect_a_move_closer_to_the_long_run():
     assert (np.diff(up) > 0).all() and up[-1] < calm[-1] * 0.03
     assert (np.diff(down) < 0).all() and down[-1] > calm[-1] * 0.001
     # day j's variance: long_run + 0.9 ** (j - 1) * (today - long_run); step 2 averages days 1, 2
-    today, long_run = 0.01**2, 0.03**2
+    today, long_run = 0.01**2 * np.pi / 2, 0.03**2
     step2 = (today + long_run + 0.9 * (today - long_run)) / 2
     assert up[1] == pytest.approx(calm[-1] * np.sqrt(step2))
     # persistence 1: today's volatility for every step (the rule before the reversion)
@@ -154,7 +161,7 @@ def test_a_calibration_round_trips_and_reads_the_format_before_the_reversion():
     # format 1 had no long run: every step scaled by today's EWMA volatility
     old = calibration.to_dict() | {"format": 1, "volatility": {"rule": "ewma", "halflife": 20}}
     lower, _ = Calibration.from_dict(old).around(forecast, windows)[0.8]
-    expected = forecast + calibration.lower[0.8] * window_scale(windows)[:, None]
+    expected = forecast + calibration.lower[0.8] * window_scale(windows, 20, "squared")[:, None]
     np.testing.assert_allclose(lower, expected)
     with pytest.raises(ValueError, match="calibration format 3; this Stockcast reads 1 to 2"):
         Calibration.from_dict(calibration.to_dict() | {"format": 3})
