@@ -11,6 +11,7 @@ the volatility scaling is compared with.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -55,10 +56,23 @@ def ewma_variance(
     EWMA over its returns, the latest weighted most, by `estimator` (VOLATILITY_ESTIMATORS),
     floored at MIN_VOLATILITY squared."""
     _check_estimator(estimator)
-    windows = _positive_windows(windows, "ewma_variance")
-    returns = np.diff(np.log(windows), axis=1)  # (N, L - 1), oldest first
-    weights = 0.5 ** (np.arange(returns.shape[1])[::-1] / halflife)
+    return _ewma_variance(_positive_windows(windows, "ewma_variance"), halflife, estimator)
+
+
+@functools.lru_cache(maxsize=64)
+def _ewma_weights(n: int, halflife: float) -> np.ndarray:
+    """(n,) EWMA weights summing to 1, oldest first (a served model asks for the same ones on
+    every request)."""
+    weights = 0.5 ** (np.arange(n)[::-1] / halflife)
     weights /= weights.sum()
+    weights.flags.writeable = False
+    return weights
+
+
+def _ewma_variance(windows: np.ndarray, halflife: float, estimator: str) -> np.ndarray:
+    """ewma_variance of checked windows and estimator."""
+    returns = np.diff(np.log(windows), axis=1)  # (N, L - 1), oldest first
+    weights = _ewma_weights(returns.shape[1], halflife)
     if estimator == "squared":
         variance = returns**2 @ weights
     else:
@@ -116,10 +130,10 @@ class Volatility:
         """(N, steps) the price-unit scale of each origin's steps 1..steps, from its price
         window (N, L): step 1 is `window_scale`."""
         windows = _positive_windows(windows, "Volatility.scale")
-        today = ewma_variance(windows, self.halflife, self.estimator)
-        decay = self.persistence ** np.arange(steps)
-        daily = self.long_run + decay[None, :] * (today[:, None] - self.long_run)
-        mean = np.cumsum(daily, axis=1) / np.arange(1, steps + 1)
+        today = _ewma_variance(windows, self.halflife, self.estimator)
+        # the mean over days 1..k of long_run + p ** (j - 1) * excess: long_run + c_k * excess
+        excess = (today - self.long_run)[:, None]
+        mean = self.long_run + excess * _mean_decay(self.persistence, steps)[None, :]
         return windows[:, -1:] * np.sqrt(mean)
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,6 +145,14 @@ class Volatility:
             "persistence": self.persistence,
             "long_run_variance": self.long_run,
         }
+
+
+@functools.lru_cache(maxsize=64)
+def _mean_decay(persistence: float, steps: int) -> np.ndarray:
+    """(steps,) c_k = (1 + p + ... + p ** (k - 1)) / k for k = 1..steps."""
+    decay = np.cumsum(persistence ** np.arange(steps)) / np.arange(1, steps + 1)
+    decay.flags.writeable = False
+    return decay
 
 
 def _per_step(scale: np.ndarray) -> np.ndarray:
