@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -194,17 +195,30 @@ def rename_run(run_id: str, name: str) -> None:
 def run(name: str, *, nested: bool = False, tags: dict[str, str] | None = None) -> Iterator[str]:
     """A run that ends FINISHED, FAILED on an error, or KILLED on Ctrl-C / SIGTERM."""
     active = mlflow.start_run(run_name=name, nested=nested, tags={**process_tags(), **(tags or {})})
-    status = RunStatus.to_string(RunStatus.FINISHED)
+    run_id = active.info.run_id
     try:
-        yield active.info.run_id
-    except (KeyboardInterrupt, Interrupted):
-        status = RunStatus.to_string(RunStatus.KILLED)
+        yield run_id
+    except (KeyboardInterrupt, Interrupted) as stop:
+        _release_store(stop)
+        try:
+            _end_run(run_id, RunStatus.to_string(RunStatus.KILLED))
+        except MlflowException as err:  # the stop goes on: the next pipeline marks it KILLED
+            log.warning("run %s stays RUNNING until the next pipeline starts: %s", run_id, err)
         raise
-    except BaseException:
-        status = RunStatus.to_string(RunStatus.FAILED)
+    except BaseException as failure:
+        _release_store(failure)
+        _end_run(run_id, RunStatus.to_string(RunStatus.FAILED))
         raise
-    finally:
-        _end_run(active.info.run_id, status)
+    _end_run(run_id, RunStatus.to_string(RunStatus.FINISHED))
+
+
+def _release_store(stopped: BaseException) -> None:
+    """Let go of what the frames a run was stopped in hold: a signal raised inside a store
+    call leaves its SQLite cursor open (a read lock on the store, the run's end refused as
+    "database is locked") for as long as its traceback's frames keep it; their locals are
+    cleared (the traceback still prints) and the cursor collected."""
+    traceback.clear_frames(stopped.__traceback__)
+    gc.collect()
 
 
 def _end_run(run_id: str, status: str, patience_s: float = 10.0) -> None:

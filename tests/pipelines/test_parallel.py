@@ -53,10 +53,10 @@ def test_workers_give_the_run_tree_and_metrics_of_one_process(tmp_path, monkeypa
 def test_one_failing_ticker_leaves_the_others_to_finish(store_dir, monkeypatch, capsys):
     original = pipelines.run._calibration
 
-    def diverging(ticker, results, levels):
-        if ticker == "MSFT":
+    def diverging(job, results, levels):
+        if job.ticker == "MSFT":
             raise FloatingPointError("training diverged at epoch 2 (loss nan)")
-        return original(ticker, results, levels)
+        return original(job, results, levels)
 
     monkeypatch.setattr(pipelines.run, "_calibration", diverging)
     uri = f"sqlite:///{store_dir / 'mlflow.db'}"

@@ -7,6 +7,8 @@ import sys
 
 import mlflow
 import pytest
+import sqlalchemy
+from mlflow.entities import Param
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 from mlflow.tracking import MlflowClient
@@ -155,3 +157,44 @@ def test_a_locked_store_at_the_end_of_a_run_is_waited_out(store, monkeypatch):
         raise KeyboardInterrupt
     assert calls == ["KILLED", "KILLED"]
     assert client.get_run(run_id).info.status == "KILLED" and mlflow.active_run() is None
+
+
+def test_a_signal_landing_inside_a_store_read_still_ends_the_run_killed(store):
+    """The stop raised while a store session has a statement open (its SQLite lock held by
+    this very process, through the exception's frames) ends the run KILLED and propagates as
+    the stop, not as the store's "database is locked"."""
+    _, _, client = store
+    engine = mlflow.tracking._get_store().engine
+    landed = []
+
+    def stop_mid_read(conn, cursor, statement, parameters, context, executemany):
+        # executed, not fetched: the statement is open and this connection holds a read lock
+        if statement.lstrip().upper().startswith("SELECT") and not landed:
+            landed.append(statement)
+            raise tracking.Interrupted("signal 15")
+
+    with pytest.raises(tracking.Interrupted), tracking.run("interrupted") as run_id:
+        sqlalchemy.event.listen(engine, "after_cursor_execute", stop_mid_read)
+        try:
+            client.log_batch(run_id, params=[Param("lookback", "60")])
+        finally:
+            sqlalchemy.event.remove(engine, "after_cursor_execute", stop_mid_read)
+    assert landed  # the stop did land inside the store's session
+    assert client.get_run(run_id).info.status == "KILLED" and mlflow.active_run() is None
+
+
+def test_a_store_that_refuses_the_end_of_a_stopped_run_does_not_swallow_the_stop(
+    store, monkeypatch, caplog
+):
+    def refused(run_id, status, patience_s=10.0):
+        mlflow.end_run(status)  # as the real one: the run is off the active stack, then refused
+        raise MlflowException("database is locked", error_code=TEMPORARILY_UNAVAILABLE)
+
+    monkeypatch.setattr(runs, "_end_run", refused)
+    # the stop propagates as itself (a pipeline exits 130), not as the store's error
+    with pytest.raises(tracking.Interrupted), tracking.run("stopped") as run_id:
+        raise tracking.Interrupted("signal 15")
+    assert f"run {run_id} stays RUNNING until the next pipeline starts" in caplog.text
+    # any other failure still raises the store's error: nothing hides it
+    with pytest.raises(MlflowException, match="database is locked"), tracking.run("failed"):
+        raise ValueError("boom")
