@@ -49,16 +49,6 @@ def _check_estimator(estimator: str) -> None:
         raise ValueError(f"estimator={estimator!r}; allowed: {', '.join(VOLATILITY_ESTIMATORS)}")
 
 
-def ewma_variance(
-    windows: np.ndarray, halflife: float = EWMA_HALFLIFE, estimator: str = "absolute"
-) -> np.ndarray:
-    """(N,) today's daily log-return variance from each price window (N, L, oldest first): an
-    EWMA over its returns, the latest weighted most, by `estimator` (VOLATILITY_ESTIMATORS),
-    floored at MIN_VOLATILITY squared."""
-    _check_estimator(estimator)
-    return _ewma_variance(_positive_windows(windows, "ewma_variance"), halflife, estimator)
-
-
 @functools.lru_cache(maxsize=64)
 def _ewma_weights(n: int, halflife: float) -> np.ndarray:
     """(n,) EWMA weights summing to 1, oldest first (a served model asks for the same ones on
@@ -70,7 +60,9 @@ def _ewma_weights(n: int, halflife: float) -> np.ndarray:
 
 
 def _ewma_variance(windows: np.ndarray, halflife: float, estimator: str) -> np.ndarray:
-    """ewma_variance of checked windows and estimator."""
+    """(N,) today's daily log-return variance from each checked price window (N, L, oldest
+    first): an EWMA over its returns, the latest weighted most, by `estimator`
+    (VOLATILITY_ESTIMATORS), floored at MIN_VOLATILITY squared."""
     returns = np.diff(np.log(windows), axis=1)  # (N, L - 1), oldest first
     weights = _ewma_weights(returns.shape[1], halflife)
     if estimator == "squared":
@@ -87,8 +79,9 @@ def window_scale(
     price of each window (N, L) times the EWMA volatility of its log returns. Only the window
     counts: the rows the model reads, so a forecast's scale is the same in CV and in serving
     and uses nothing after its origin."""
+    _check_estimator(estimator)
     windows = _positive_windows(windows, "window_scale")
-    return windows[:, -1] * np.sqrt(ewma_variance(windows, halflife, estimator))
+    return windows[:, -1] * np.sqrt(_ewma_variance(windows, halflife, estimator))
 
 
 def long_run_variance(prices: np.ndarray) -> float:
