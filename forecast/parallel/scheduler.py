@@ -36,7 +36,8 @@ class Scheduler:
         self._pending: list[tuple[int, int, int]] = []  # (priority, order, ticket)
         self._tasks: dict[int, tuple[FitTask, CallbackFactory | None]] = {}
         self._running: dict[Any, int] = {}  # executor handle -> ticket
-        self._finished: dict[int, Any] = {}  # ticket -> handle
+        # ticket -> its outcome, or the error its fit raised (read once, when it is done)
+        self._finished: dict[int, FitOutcome | Exception] = {}
 
     @property
     def workers(self) -> int:
@@ -65,24 +66,26 @@ class Scheduler:
             self._top_up()
             for handle in self.executor.wait(list(self._running)):
                 done = self._running.pop(handle)
-                self._finished[done] = handle
-                self._announce(done, handle)
-        outcome = self.executor.result(self._finished.pop(ticket))
+                self._finished[done] = self._read(done, handle)
+        outcome = self._finished.pop(ticket)
         del self._tasks[ticket]
         self._top_up()
+        if isinstance(outcome, Exception):
+            raise outcome
         return outcome
 
-    def _announce(self, ticket: int, handle: Any) -> None:
-        """A worker's fit is done: its callbacks get the curves now (a failed one's error is
-        raised where its result is read)."""
-        callbacks = self._tasks[ticket][1] if ticket in self._tasks else None
-        if callbacks is None or self.executor is None:
-            return
+    def _read(self, ticket: int, handle: Any) -> FitOutcome | Exception:
+        """A worker's fit is done: its outcome (or the error it raised, for result() to raise),
+        and its callbacks get the curves now."""
+        assert self.executor is not None
         try:
             outcome = self.executor.result(handle)
-        except Exception:  # noqa: BLE001 - result() raises it
-            return
-        replay(callbacks(), outcome.history)
+        except Exception as err:  # noqa: BLE001 - result() raises it
+            return err
+        callbacks = self._tasks[ticket][1] if ticket in self._tasks else None
+        if callbacks is not None:
+            replay(callbacks(), outcome.history)
+        return outcome
 
     def cancel(self, tickets: Sequence[int]) -> None:
         """Drop tasks that have not started (a failed ticker's); running ones finish unread."""
