@@ -18,6 +18,12 @@ def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
 
 
+def check_executor(name: str) -> str:
+    """`name` when it is one of EXECUTORS; ValueError naming them otherwise."""
+    _choice("executor", name, EXECUTORS)
+    return name
+
+
 def _at_least(name: str, value: float, low: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
         raise ValueError(f"{name} must be a number >= {low}; got {value!r}")

@@ -22,6 +22,7 @@ from forecast.config import (
     LSTMConfig,
     TrainConfig,
     WindowConfig,
+    check_executor,
     for_window,
 )
 from forecast.tracking.names import EXPERIMENT
@@ -129,12 +130,6 @@ def _workers(text: str) -> int | None:
         return parse_workers(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _executor(name: str) -> str:
-    if name not in EXECUTORS:
-        raise ValueError(f"executor={name!r} is not one of {', '.join(EXECUTORS)}")
-    return name
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -375,5 +370,5 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         register=not args.no_register and file.get("register", True),
         promote=bool(args.promote or file.get("promote", False)),
         workers=parse_workers(run["workers"]),
-        executor=_executor(run["executor"] or "local"),
+        executor=check_executor(run["executor"] or "local"),
     )

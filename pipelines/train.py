@@ -128,7 +128,9 @@ def _check_before_any_run(options: PipelineOptions) -> None:
     if options.csv and len(options.tickers) > 1:
         raise ValueError("--csv reads one file: give one ticker")
     if options.executor == "ray" and importlib.util.find_spec("ray") is None:
-        raise ValueError('--executor ray needs Ray: pip install -e ".[ray]"')
+        from forecast.parallel.ray_executor import RAY_MISSING
+
+        raise ValueError(RAY_MISSING)
 
 
 def _quiet_third_party() -> None:

@@ -11,13 +11,15 @@ from typing import Any
 from forecast.parallel.executors import WAIT_SLICE_S
 from forecast.parallel.tasks import FitOutcome, FitTask, run_fit
 
+RAY_MISSING = '--executor ray needs Ray: pip install -e ".[ray]"'
+
 
 class RayExecutor:
     def __init__(self, threads: int, workers: int | None = None) -> None:
         try:
             import ray
         except ImportError as err:
-            raise RuntimeError('--executor ray needs Ray: pip install -e ".[ray]"') from err
+            raise RuntimeError(RAY_MISSING) from err
         self.ray = ray
         address = os.environ.get("RAY_ADDRESS") or None
         if not ray.is_initialized():

@@ -112,14 +112,11 @@ class Scheduler:
 def scheduler_for(executor: str, workers: int | None, threads: int) -> Scheduler:
     """The scheduler a run asks for: `local` with one worker runs in this process; more (None:
     auto, physical cores // threads) in worker processes; `ray` on Ray."""
-    from forecast.config import EXECUTORS
-
-    STOP.clear()  # a new run
+    from forecast.config import check_executor
     from forecast.parallel.executors import LocalExecutor, auto_workers
 
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor={executor!r} is not one of {', '.join(EXECUTORS)}")
-    if executor == "ray":
+    STOP.clear()  # a new run
+    if check_executor(executor) == "ray":
         from forecast.parallel.ray_executor import RayExecutor
 
         return Scheduler(RayExecutor(threads, workers))
