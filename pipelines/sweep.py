@@ -12,7 +12,6 @@ import argparse
 import copy
 import itertools
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,7 +19,12 @@ from typing import TYPE_CHECKING
 
 from pipelines.options import Parser, PipelineOptions, parse_hidden_sizes
 from pipelines.options import build_parser as pipeline_parser
-from pipelines.train import _quiet_third_party, _raise_interrupted, load_ticker_prices
+from pipelines.train import (
+    INTERRUPTED,
+    _quiet_third_party,
+    load_ticker_prices,
+    stoppable_scheduler,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,30 +97,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from forecast import tracking
     from forecast.data import DataUnavailableError, PriceDataError
-    from forecast.parallel.scheduler import scheduler_for
 
     try:
         prices = load_ticker_prices(first.tickers[0], first)
     except (DataUnavailableError, PriceDataError) as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         return 1
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
-    scheduler = scheduler_for(first.executor, first.workers, first.train.threads or 1)
-    signal.signal(signal.SIGTERM, _raise_interrupted)  # after Ray's core installed its own
-    finished = False
     try:
-        code = _sweep(first.tickers[0], prices, options, scheduler)
-        finished = True
-        return code
+        with stoppable_scheduler(first) as scheduler:
+            return _sweep(first.tickers[0], prices, options, scheduler)
     except (KeyboardInterrupt, tracking.Interrupted):
-        print("interrupted: the runs are marked KILLED and nothing was registered", file=sys.stderr)  # noqa: T201
+        print(INTERRUPTED, file=sys.stderr)  # noqa: T201
         return 130
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         return 1
-    finally:
-        scheduler.close(kill=not finished)
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _sweep(
