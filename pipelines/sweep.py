@@ -67,30 +67,34 @@ def label(lookback: int, sizes: tuple[int, ...]) -> str:
     return f"lookback={lookback} hidden={','.join(map(str, sizes))}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def candidates(argv: Sequence[str] | None = None) -> dict[str, PipelineOptions]:
+    """Each grid point's pipeline options, named by its lookback and layer sizes. A dimension
+    not swept takes the pipeline's value (its config file, else its default). Bad options: one
+    line and exit code 2."""
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     base = pipeline_parser().parse_args([args.ticker, *rest])
     from pipelines.options import options_from_args
 
-    grid = list(
-        itertools.product(
-            args.lookback or [base.lookback or 60],
-            args.hidden_sizes or [base.hidden_sizes or (64,)],
-        )
-    )
-    if len(grid) < 2:
+    lookbacks, sizes = args.lookback or [None], args.hidden_sizes or [None]
+    if len(lookbacks) * len(sizes) < 2:
         parser.error(
             "a sweep needs two or more candidates: give --lookback or --hidden-sizes lists"
         )
     options = {}
     try:
-        for lookback, sizes in grid:
+        for lookback, hidden in itertools.product(lookbacks, sizes):
             namespace = copy.copy(base)
-            namespace.lookback, namespace.hidden_sizes = lookback, sizes
-            options[label(lookback, sizes)] = options_from_args(namespace)
+            namespace.lookback, namespace.hidden_sizes = lookback, hidden
+            found = options_from_args(namespace)
+            options[label(found.window.lookback, found.lstm.hidden_sizes)] = found
     except ValueError as err:
         parser.error(str(err))
+    return options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = candidates(argv)
     first = next(iter(options.values()))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     _quiet_third_party()

@@ -1,7 +1,8 @@
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pipelines.sweep import main
+from forecast.config import LSTMConfig
+from pipelines.sweep import candidates, main
 from tests.pipelines.test_train import TINY, runs
 
 # the pipeline's tiny run, one repeat; the sweep's --lookback and --hidden-sizes come after
@@ -61,3 +62,17 @@ def test_bad_grids_get_one_line_and_exit_code_2(capsys, args, message):
         main(["AAPL", *args])
     assert stopped.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_dimension_not_swept_takes_the_pipelines_value(tmp_path):
+    swept = candidates(["AAPL", "--lookback", "10,15"])
+    assert list(swept) == [
+        f"lookback={lookback} hidden={','.join(map(str, LSTMConfig().hidden_sizes))}"
+        for lookback in (10, 15)
+    ]
+    config = tmp_path / "run.toml"
+    config.write_text("[window]\nlookback = 30\n\n[lstm]\nhidden_sizes = [8]\n")
+    swept = candidates(["AAPL", "--config", str(config), "--hidden-sizes", "4", "16,8"])
+    assert list(swept) == ["lookback=30 hidden=4", "lookback=30 hidden=16,8"]
+    swept = candidates(["AAPL", "--config", str(config), "--lookback", "10,20"])
+    assert [o.lstm.hidden_sizes for o in swept.values()] == [(8,), (8,)]
