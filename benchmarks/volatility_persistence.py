@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from forecast.config import CVConfig, WindowConfig
+from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
 from forecast.evaluation.conformal import (
     EWMA_HALFLIFE,
@@ -27,31 +27,27 @@ from forecast.evaluation.conformal import (
     Volatility,
     long_run_variance,
 )
-from forecast.evaluation.splits import walk_forward_splits
+from forecast.evaluation.cv import CrossValidation
 from forecast.prep.encoding import WindowEncoder
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 
 
 def folds(ticker: str, window: WindowConfig, cv: CVConfig):
-    """Per fold: actual (N, H), naive (N, H), windows (N, L) and the training prices."""
-    target = load_prices(ticker, source="sample")[window.target].to_numpy(np.float64)
-    first_origin = WindowEncoder.for_window(window).first_origin
-    horizon = window.horizon
-    splits = walk_forward_splits(
-        len(target),
-        cv.n_folds,
-        cv.test_size,
-        gap=horizon - 1,
-        min_train_rows=first_origin + horizon + 1,
+    """Per fold of the pipeline's CV (no fit): actual (N, H), naive (N, H), the windows (N, L)
+    the model would read, and the training prices."""
+    run = CrossValidation(
+        load_prices(ticker, source="sample"), window, LSTMConfig(), TrainConfig(), cv
     )
-    for fold in splits:
+    target = run.features.target
+    first_origin = WindowEncoder.for_window(window).first_origin
+    for fold in run.folds:
         seen = target[: fold.test_end]
-        origins = np.arange(max(fold.test_start, first_origin), fold.test_end - horizon + 1)
-        naive = np.repeat(seen[origins - 1][:, None], horizon, axis=1)
+        origins = run.origins(fold)
+        naive = np.repeat(seen[origins - 1][:, None], window.horizon, axis=1)
         windows = sliding_window_view(seen, first_origin)[origins - first_origin]
         train = target[fold.train_start : fold.train_end]
-        yield sliding_window_view(seen, horizon)[origins], naive, windows, train
+        yield sliding_window_view(seen, window.horizon)[origins], naive, windows, train
 
 
 def evaluate(ticker: str, window: WindowConfig, cv: CVConfig, rule: tuple[str, float, float]):

@@ -104,7 +104,7 @@ class CrossValidation:
         self.scheduler: Scheduler | None = None
         self._outcomes: dict[int, list[FitOutcome]] = {}
 
-    def _origins(self, fold: Fold) -> np.ndarray:
+    def origins(self, fold: Fold) -> np.ndarray:
         """The fold's forecast origins: inside its test block, each with a full window."""
         first_origin = WindowEncoder.for_window(self.plan.window).first_origin
         horizon = self.plan.window.horizon
@@ -125,7 +125,7 @@ class CrossValidation:
             window=plan.window,
             lstm=plan.lstm,
             train=replace(plan.train, seed=plan.train.seed + repeat),
-            origins=self._origins(fold),
+            origins=self.origins(fold),
         )
 
     def submit(
@@ -166,7 +166,7 @@ class CrossValidation:
         intervals = FoldIntervals(self.plan.cv.levels)
         for fold in self.folds:
             outcomes = self.outcomes(fold)
-            result = _assemble_fold(fold, self.features, self.plan, outcomes, self._origins(fold))
+            result = _assemble_fold(fold, self.features, self.plan, outcomes, self.origins(fold))
             result.intervals = intervals.evaluate(
                 result.actual,
                 np.mean(result.forecasts, axis=0),
@@ -218,8 +218,9 @@ def _assemble_fold(
     actual = sliding_window_view(seen_target, horizon)[origins]
     history = sliding_window_view(seen_target, lookback)[origins - lookback]
     last_observed = seen_target[origins - 1]
-    scale = in_sample_naive_mae(target[fold.train_start : fold.train_end])
-    volatility = Volatility.of(target[fold.train_start : fold.train_end])
+    training = target[fold.train_start : fold.train_end]
+    scale = in_sample_naive_mae(training)
+    volatility = Volatility.of(training)
 
     repeats = _Repeats()
     for outcome in outcomes:
