@@ -96,10 +96,12 @@ MIN_SKILL_GAIN = 1e-4  # how much higher a new version's CV skill must be to tak
 
 
 def champion(name: str) -> Any | None:
-    """The version holding the champion alias, or None (no model, or no alias yet)."""
+    """The version holding the champion alias, or None when the registry says there is none (no
+    such model, or no alias yet). Any other registry error (a locked store, a server 503) is a
+    RegistryUnavailableError: an unknown champion is not an absent one."""
     try:
-        return MlflowClient().get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
+        return _registry_call(MlflowClient().get_model_version_by_alias, name, CHAMPION)
+    except ModelNotFoundError:
         return None
 
 

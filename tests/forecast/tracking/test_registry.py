@@ -78,3 +78,35 @@ def test_settling_moves_the_alias_to_the_best_version_of_the_same_folds(store):
     assert registry.settle_champion(name, "folds-a") == best
     assert champion_of(store, name) == best
     assert registry.settle_champion(name, "folds-z") == best  # other folds: left alone
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        mlflow.exceptions.MlflowException("(sqlite3.OperationalError) database is locked"),
+        mlflow.exceptions.MlflowException(
+            "API request failed with error code 503", error_code="TEMPORARILY_UNAVAILABLE"
+        ),
+    ],
+    ids=["locked-sqlite", "server-503"],
+)
+def test_a_transient_registry_error_moves_no_champion(store, monkeypatch, error):
+    name = "stockcast-FLAKY"
+    v1 = add_version(store, name, 0.01, "folds-a")
+    registry.promote(name, v1)
+    v2 = add_version(store, name, -0.5, "folds-a")  # worse: it must never become champion
+
+    def unavailable(self, *args):
+        raise error
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MlflowClient, "get_model_version_by_alias", unavailable)
+        with pytest.raises(registry.RegistryUnavailableError, match="MLflow registry error"):
+            registry.promote_or_keep(name, v2, -0.5, "folds-a")
+    assert champion_of(store, name) == v1
+
+
+def test_only_a_missing_model_or_alias_means_no_champion(store):
+    assert registry.champion("stockcast-NOSUCH") is None  # no registered model
+    add_version(store, "stockcast-NOALIAS", 0.0, "folds-a")
+    assert registry.champion("stockcast-NOALIAS") is None  # a model without the alias
