@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from forecast.tracking.names import CHAMPION, EXPERIMENT
-from pipelines.options import Parser, add_data_options
+from pipelines.options import Parser, add_data_options, price_source
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ticker = normalize_ticker(args.ticker)
         date = parse_date(args.date, "--date")
         parse_date(args.start, "--start")
-    except PriceDataError as err:
+        source = price_source(args.source, args.csv)
+    except (PriceDataError, ValueError) as err:
         parser.error(str(err))
     if args.end is not None:
         parser.error("--end does not apply here: use --date for the last day the windows read")
@@ -173,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ticker,
             args.start,
             None,
-            args.source or "auto",
+            source,
             csv_path=args.csv,
             feature_set=forecaster.window.features,
             data_dir=args.data_dir,

@@ -144,6 +144,14 @@ def _levels(text: str) -> tuple[float, ...]:
     return levels
 
 
+def price_source(source: str | None, csv: str | None) -> str:
+    """The price source a command's options ask for: `--csv FILE` implies the csv source, which
+    any other explicit `--source` contradicts (ValueError naming both); else `source` or auto."""
+    if csv and source not in (None, "auto", "csv"):
+        raise ValueError(f"--csv is for --source csv; got --source {source}")
+    return "csv" if csv else source or "auto"
+
+
 def add_data_options(group: Any) -> None:
     """Where prices come from: shared by pipelines.train and pipelines.prices."""
     group.add_argument("--source", choices=SOURCES, help="price source (default auto)")
@@ -360,7 +368,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         lstm=configs["lstm"],
         train=configs["train"],
         cv=configs["cv"],
-        source=run["source"] or ("csv" if run["csv"] else "auto"),
+        source=price_source(run["source"], run["csv"]),
         csv=run["csv"],
         start=None if run["start"] is None else str(run["start"]),
         end=None if run["end"] is None else str(run["end"]),

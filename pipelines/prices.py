@@ -18,7 +18,7 @@ from forecast.data import (
     normalize_ticker,
 )
 from forecast.data.frame import parse_date
-from pipelines.options import Parser, add_data_options
+from pipelines.options import Parser, add_data_options, price_source
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,14 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    if args.csv and args.source not in (None, "auto", "csv"):
-        parser.error(f"--csv is for --source csv; got --source {args.source}")
-    args.source = "csv" if args.csv else args.source or "auto"
     try:
+        args.source = price_source(args.source, args.csv)
         for ticker in args.tickers:
             normalize_ticker(ticker)
         parse_date(args.start, "--start"), parse_date(args.end, "--end")
-    except PriceDataError as err:
+    except (PriceDataError, ValueError) as err:
         parser.error(str(err))
     status = 0
     for ticker in args.tickers:

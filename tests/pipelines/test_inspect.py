@@ -79,6 +79,16 @@ def test_no_model_or_too_little_history_is_one_line_and_exit_1(store, capsys, ar
     assert err.startswith(message) and "\n" not in err
 
 
+def test_a_csv_file_is_a_price_source_as_in_every_cli(store, capsys, tmp_path):
+    from forecast.data import load_prices
+
+    _, uri = store
+    path = tmp_path / "aapl.csv"
+    load_prices("AAPL", "2012-01-01", None, "sample").rename_axis("date").to_csv(path)
+    assert main(["AAPL", "--csv", str(path), "--windows", "4", "--tracking-uri", uri]) == 0
+    assert "4 windows to 2013-03-01" in capsys.readouterr().out
+
+
 def test_an_unknown_ticker_has_no_model(store, capsys):
     _, uri = store
     assert main(["ZZZZ", "--source", "sample", "--tracking-uri", uri]) == 1
@@ -92,8 +102,9 @@ def test_an_unknown_ticker_has_no_model(store, capsys):
         (["AAPL", "--windows", "0"], "argument --windows: must be a whole number >= 1; got '0'"),
         (["AAPL", "--date", "yesterday"], "--date='yesterday' is not a date; use YYYY-MM-DD"),
         (["AAPL", "--version", "1", "--alias", "champion"], "not allowed with argument"),
+        (["AAPL", "--csv", "x.csv", "--source", "yahoo"], "--csv is for --source csv; got"),
     ],
-    ids=["ticker", "windows", "date", "version-and-alias"],
+    ids=["ticker", "windows", "date", "version-and-alias", "csv-and-source"],
 )
 def test_bad_options_get_one_line_and_exit_code_2(capsys, args, message):
     with pytest.raises(SystemExit) as stopped:
