@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -169,8 +168,6 @@ def _quiet_third_party() -> None:
     (sample fallback, stale cache) stay loud."""
     for noisy in ("mlflow", "alembic", "urllib3", "yfinance"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # MLflow draws a "Downloading artifacts" bar when it checks the logged model's input example
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:

@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -43,10 +44,22 @@ def use_tracking_uri(tracking_uri: str | None = None) -> str | None:
         or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
     )
     mlflow.set_tracking_uri(uri)
+    _line_oriented_output()
     if uri.startswith("sqlite:///"):
         database = Path(uri.removeprefix("sqlite:///"))
         return (database.resolve().parent / "mlartifacts").as_uri()
     return None
+
+
+# MLflow's artifact progress bar: a tqdm line redrawn with carriage returns (3 KB of them per
+# model download) that piped or logged output would carry
+PROGRESS_BAR_VARIABLE = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+def _line_oriented_output() -> None:
+    """No artifact progress bar unless stderr is a terminal (and the user did not say)."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault(PROGRESS_BAR_VARIABLE, "false")
 
 
 @contextmanager

@@ -1,9 +1,13 @@
 import json
+import os
+import subprocess
+import sys
 
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from forecast.tracking.runs import PROGRESS_BAR_VARIABLE
 from pipelines.inspect import main
 from pipelines.train import main as train
 from tests.helpers import TINY_PIPELINE
@@ -87,6 +91,24 @@ def test_a_csv_file_is_a_price_source_as_in_every_cli(store, capsys, tmp_path):
     load_prices("AAPL", "2012-01-01", None, "sample").rename_axis("date").to_csv(path)
     assert main(["AAPL", "--csv", str(path), "--windows", "4", "--tracking-uri", uri]) == 0
     assert "4 windows to 2013-03-01" in capsys.readouterr().out
+
+
+def test_piped_output_stays_line_oriented(store):
+    """MLflow's artifact download bar (carriage returns) never reaches a pipe or a log."""
+    store_dir, uri = store
+    env = {k: v for k, v in os.environ.items() if k != PROGRESS_BAR_VARIABLE}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.inspect", "AAPL", "--source", "sample"],
+        cwd=store_dir,
+        env={**env, "MLFLOW_TRACKING_URI": uri},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "stockcast-AAPL v1" in result.stdout
+    assert "\r" not in result.stdout + result.stderr
+    assert "Downloading artifacts" not in result.stderr
 
 
 def test_an_unknown_ticker_has_no_model(store, capsys):
