@@ -210,6 +210,23 @@ class CVConfig(_Config):
             raise ValueError(f"levels must be one or more numbers in (0, 1); got {self.levels!r}")
 
 
+def cv_gap(window: WindowConfig, cv: CVConfig) -> int:
+    """The rows between each fold's training rows and its test block: `cv.gap`, or horizon - 1
+    (the fewest that keep a training target out of the test block). ValueError, with the
+    numbers, when the gap is smaller than that or a test block cannot hold one forecast's steps:
+    checked before any data is loaded or any run opened."""
+    horizon = window.horizon
+    gap = horizon - 1 if cv.gap is None else cv.gap
+    if gap < horizon - 1:
+        raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
+    if horizon > cv.test_size:
+        raise ValueError(
+            f"horizon={horizon} needs test blocks of at least {horizon} rows (one forecast's "
+            f"steps); test_size={cv.test_size}"
+        )
+    return gap
+
+
 def for_window(lstm: LSTMConfig, window: WindowConfig, n_features: int | None = None) -> LSTMConfig:
     """The network that serves `window`: its horizon is always the window's (one home for the
     horizon), its n_features the data's when known. Raises ValueError when `lstm.horizon` was

@@ -23,6 +23,7 @@ from forecast.config import (
     TrainConfig,
     WindowConfig,
     check_executor,
+    cv_gap,
     for_window,
 )
 from forecast.tracking.names import EXPERIMENT
@@ -358,6 +359,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
             raise ValueError(f"[{name}] has unknown settings {bad}; known: {sorted(known)}")
         configs[name] = cls.from_dict(sections[name])
     configs["lstm"] = for_window(configs["lstm"], configs["window"])  # checked here: exit 2
+    cv_gap(configs["window"], configs["cv"])
     run = {
         key: getattr(args, key, None) if getattr(args, key, None) is not None else file.get(key)
         for key in _RUN_KEYS

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
+from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig, cv_gap
 from forecast.evaluation.baselines import BASELINES
 from forecast.evaluation.conformal import Calibration, FoldIntervals, Volatility, scores
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
@@ -84,9 +84,7 @@ class CrossValidation:
     ) -> None:
         self.features = build_features(prices, window.features, window.target)
         horizon = window.horizon
-        gap = horizon - 1 if cv.gap is None else cv.gap
-        if gap < horizon - 1:
-            raise ValueError(f"gap={gap} must be at least horizon - 1 = {horizon - 1} rows")
+        gap = cv_gap(window, cv)
         self.folds = list(
             walk_forward_splits(
                 len(self.features.target),

@@ -250,6 +250,12 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
         (["AAPL", "--levels", "0.8,1.5"], "levels must be numbers between 0 and 1"),
         (["AAPL", "--workers", "0"], "workers must be auto or a whole number >= 1; got '0'"),
         (["AAPL", "--executor", "spark"], "invalid choice: 'spark'"),
+        (
+            ["AAPL", "--horizon", "300"],
+            "horizon=300 needs test blocks of at least 300 rows (one forecast's steps); "
+            "test_size=250",
+        ),
+        (["AAPL", "--horizon", "5", "--gap", "2"], "gap=2 must be at least horizon - 1 = 4 rows"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(store, capsys, args, message):
