@@ -20,3 +20,58 @@ def test_what_the_embedded_mlflow_store_writes_is_ignored_by_git():
         check=False,
     )
     assert result.stdout.split() == written, result.stderr
+
+
+def _declared_distributions() -> set[str]:
+    """Every distribution pyproject.toml asks for: dependencies and optional extras."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        wanted += extra
+    return {_normalized(re.split(r"[\[<>=!~; ]", spec, maxsplit=1)[0]) for spec in wanted}
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _imported_top_level_modules() -> dict[str, str]:
+    """Top-level module -> a file of the product (forecast, pipelines, service) importing it,
+    at module level or inside a function."""
+    import ast
+
+    found: dict[str, str] = {}
+    for package in ("forecast", "pipelines", "service"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    found.setdefault(name.split(".")[0], str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_third_party_import_of_the_product_is_a_declared_dependency():
+    import importlib.metadata
+    import sys
+
+    ours = {"forecast", "pipelines", "service"}
+    providers = importlib.metadata.packages_distributions()
+    declared = _declared_distributions()
+    missing = {}
+    for module, where in _imported_top_level_modules().items():
+        if module in ours or module in sys.stdlib_module_names:
+            continue
+        distributions = {_normalized(d) for d in providers.get(module, [module])}
+        if not distributions & declared:
+            missing[module] = (sorted(distributions), where)
+    assert not missing, (
+        f"imported but not in pyproject.toml (module: distributions, file): {missing}"
+    )
