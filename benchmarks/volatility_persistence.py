@@ -20,14 +20,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
-from forecast.evaluation.conformal import (
+from forecast.evaluation.conformal import FoldIntervals
+from forecast.evaluation.cv import CrossValidation
+from forecast.intervals import (
     EWMA_HALFLIFE,
     VOLATILITY_PERSISTENCE,
-    FoldIntervals,
     Volatility,
     long_run_variance,
 )
-from forecast.evaluation.cv import CrossValidation
 from forecast.prep.encoding import WindowEncoder
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")

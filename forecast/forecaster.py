@@ -14,7 +14,7 @@ import torch
 
 from forecast.calendar import next_trading_days
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig, for_window
-from forecast.evaluation.conformal import Calibration, level_name
+from forecast.intervals import Calibration, level_name
 from forecast.models import StackedLSTM
 from forecast.models.training import (
     INFERENCE_CHUNK,

@@ -14,11 +14,12 @@ import pandas as pd
 
 from forecast import tracking
 from forecast.data.tickers import normalize_ticker
-from forecast.evaluation.conformal import Calibration, interval_key, summarize_intervals
+from forecast.evaluation.conformal import interval_key, summarize_intervals
 from forecast.evaluation.cv import CrossValidation, FoldResult, calibration
 from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
 from forecast.forecaster import Forecaster
+from forecast.intervals import Calibration
 from forecast.models.device import resolve_device
 from forecast.models.internals import Inspection
 from forecast.parallel.scheduler import FINAL_FIT, Scheduler

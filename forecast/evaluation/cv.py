@@ -16,10 +16,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig, cv_gap
 from forecast.evaluation.baselines import BASELINES
-from forecast.evaluation.conformal import Calibration, FoldIntervals, Volatility, scores
+from forecast.evaluation.conformal import FoldIntervals
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
+from forecast.intervals import Calibration, Volatility, scores
 from forecast.models.training import Callback
 from forecast.parallel.scheduler import Scheduler
 from forecast.parallel.tasks import FitOutcome, FitTask

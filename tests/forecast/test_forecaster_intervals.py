@@ -8,9 +8,9 @@ import pytest
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
-from forecast.evaluation.conformal import Calibration, Volatility, scores, window_scale
 from forecast.evaluation.cv import calibration, cross_validate
 from forecast.forecaster import CALIBRATION_FILE, Forecaster
+from forecast.intervals import Calibration, Volatility, scores
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
 TINY_TRAIN = TrainConfig(epochs=1, batch_size=64, device="cpu", threads=1, progress=False)
@@ -62,7 +62,9 @@ def test_bounds_are_the_forecast_plus_quantiles_times_the_windows_volatility(pri
     out = forecaster.calibrate(found).predict(prices)
     assert list(out.columns) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
     (scale,) = Volatility.of(target).scale(target[None, -window.lookback :], 2)
-    assert scale[0] == pytest.approx(window_scale(target[None, -window.lookback :])[0])
+    # step 1: tomorrow's volatility alone, whatever the long run
+    (today,) = Volatility(0.0, persistence=1.0).scale(target[None, -window.lookback :], 1)
+    assert scale[0] == pytest.approx(today[0])
     point = out["forecast"].to_numpy()
     np.testing.assert_allclose(out["lower_80"], point + found.lower[0.8] * scale)
     np.testing.assert_allclose(out["upper_95"], point + found.upper[0.95] * scale)

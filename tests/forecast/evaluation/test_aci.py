@@ -1,7 +1,8 @@
 import numpy as np
 
 from forecast.evaluation.aci import AdaptiveIntervals
-from forecast.evaluation.conformal import Calibration, interval_metrics
+from forecast.evaluation.conformal import interval_metrics
+from forecast.intervals import Calibration
 
 
 def shifted(seed=0, n=2000, steps=2):

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from forecast.evaluation.conformal import (
-    Calibration,
-    Volatility,
-    interval_metrics,
-    scores,
-    window_scale,
-)
+from forecast.evaluation.conformal import interval_metrics
+from forecast.intervals import EWMA_HALFLIFE, Calibration, Volatility, scores
+
+
+def window_scale(windows, halflife=EWMA_HALFLIFE, estimator="absolute"):
+    """Tomorrow's price-unit volatility by the served rule: step 1 of Volatility.scale."""
+    return Volatility(0.0, halflife, 1.0, estimator).scale(windows, 1)[:, 0]
 
 
 def garch_prices(n, seed=0, omega=2e-6, alpha=0.08, beta=0.9):

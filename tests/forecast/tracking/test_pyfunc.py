@@ -8,8 +8,8 @@ import pytest
 
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
-from forecast.evaluation.conformal import Calibration, Volatility
 from forecast.forecaster import Forecaster
+from forecast.intervals import Calibration, Volatility
 from forecast.tracking.pyfunc import log_forecaster
 
 
