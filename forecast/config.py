@@ -146,6 +146,8 @@ TARGET_COLUMN: dict[str, int | None] = {"close": 0, "ohlcv": 3, "returns": None}
 SCALERS = ("minmax", "standard", "window", "log_return")
 TARGETS = ("adj_close", "close")
 CV_MODES = ("expanding", "sliding")
+# prediction interval levels calibrated, evaluated and served unless a run asks for others
+LEVELS = (0.8, 0.95)
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ class CVConfig(_Config):
     train_size: int | None = None  # rows per training block in sliding mode
     gap: int | None = None  # rows between training and test; None: horizon - 1 (the minimum)
     repeats: int = 3  # seeds per fold: an LSTM differs run to run, so report the spread
-    levels: tuple[float, ...] = (0.8, 0.95)  # prediction interval levels evaluated per fold
+    levels: tuple[float, ...] = LEVELS  # prediction interval levels evaluated per fold
 
     def __post_init__(self) -> None:
         _at_least("n_folds", self.n_folds, 1)

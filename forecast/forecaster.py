@@ -13,8 +13,8 @@ import pandas as pd
 import torch
 
 from forecast.calendar import next_trading_days
-from forecast.config import LSTMConfig, TrainConfig, WindowConfig, for_window
-from forecast.intervals import Calibration, level_name
+from forecast.config import LEVELS, LSTMConfig, TrainConfig, WindowConfig, for_window
+from forecast.intervals import Calibration, Volatility, level_name
 from forecast.models import StackedLSTM
 from forecast.models.training import (
     INFERENCE_CHUNK,
@@ -65,24 +65,49 @@ class Forecaster:
         self.window = window or WindowConfig()
         self.lstm = for_window(lstm or LSTMConfig(), self.window)
         self.train = train or TrainConfig()
-        self.calibration_: Calibration | None = None  # intervals: see calibrate()
+        self.calibration_: Calibration | None = None  # intervals: see fit()
 
-    def fit(self, prices: pd.DataFrame, callbacks: Sequence[Callback] = ()) -> Self:
-        """Fit scaling and the model on every row of `prices` (a validated price frame)."""
+    def fit(
+        self,
+        prices: pd.DataFrame,
+        callbacks: Sequence[Callback] = (),
+        *,
+        calibration_scores: np.ndarray | None = None,
+        levels: tuple[float, ...] = LEVELS,
+    ) -> Self:
+        """Fit scaling and the model on every row of `prices` (a validated price frame): what
+        the pipeline's final fit does. With `calibration_scores` (N, H), the conformal scores of
+        forecasts this configuration made on rows it never trained on (walk-forward CV's, see
+        forecast.evaluation.cv.calibration_scores), forecasts get intervals at each of `levels`
+        that those scores can bound, their volatility rule reverting to these prices'
+        variance. ValueError when the rows are too few or the scores have more steps than the
+        horizon."""
+        if calibration_scores is not None and np.shape(calibration_scores)[1:] != (
+            self.window.horizon,
+        ):
+            raise ValueError(
+                f"calibration scores of shape {np.shape(calibration_scores)}; this model "
+                f"forecasts {self.window.horizon} steps: (N, {self.window.horizon})"
+            )
         features = build_features(prices, self.window.features, self.window.target)
         self.fit_arrays(features.values, features.target, callbacks)
-        return self.fitted_on(features)
-
-    def fitted_on(self, features: Features) -> Self:
-        """Record what fit_arrays was given: the feature columns and the last day."""
         self.columns_ = features.columns
         self.trained_until_ = features.index[-1]
+        self.calibration_ = (
+            None
+            if calibration_scores is None
+            else Calibration.fit(
+                calibration_scores, levels, Volatility.of(features.target)
+            ).finite()
+        )
         return self
 
     def fit_arrays(
         self, values: np.ndarray, target: np.ndarray, callbacks: Sequence[Callback] = ()
     ) -> TrainResult:
-        """Fit on feature rows (T, F) and target (T,): all of them are training rows."""
+        """Fit on feature rows (T, F) and target (T,), all of them training rows: a CV fold's
+        fit, which forecasts with `forecast_origins` only (no dates, no intervals; `fit` is the
+        whole model)."""
         window = self.window
         encoder = WindowEncoder.for_window(window).fit(values, target)
         last_origin = len(target) - window.horizon
@@ -111,18 +136,6 @@ class Forecaster:
         )
         self.model_, self.encoder_ = model.cpu().eval(), encoder
         return self.result_
-
-    def calibrate(self, calibration: Calibration | None) -> Self:
-        """Give forecasts prediction intervals: conformal score quantiles from forecasts made
-        on data this model's configuration never trained on (walk-forward CV, cv.calibration).
-        None removes them."""
-        if calibration is not None and calibration.steps > self.window.horizon:
-            raise ValueError(
-                f"the calibration has {calibration.steps} steps; this model forecasts "
-                f"{self.window.horizon}"
-            )
-        self.calibration_ = calibration
-        return self
 
     @property
     def interval_levels(self) -> tuple[float, ...]:
@@ -304,5 +317,5 @@ class Forecaster:
         forecaster.trained_until_ = pd.Timestamp(data["trained_until"])
         if (path / CALIBRATION_FILE).is_file():  # models saved before intervals have none
             calibration = json.loads((path / CALIBRATION_FILE).read_text())
-            forecaster.calibrate(Calibration.from_dict(calibration))
+            forecaster.calibration_ = Calibration.from_dict(calibration)
         return forecaster

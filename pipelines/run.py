@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 
 from forecast import tracking
+from forecast.config import TrainConfig
 from forecast.data.tickers import normalize_ticker
 from forecast.evaluation.conformal import interval_key, summarize_intervals
-from forecast.evaluation.cv import CrossValidation, FoldResult, calibration
+from forecast.evaluation.cv import CrossValidation, FoldResult, calibration_scores
 from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
+from forecast.fitting import FinalFit, replay
 from forecast.forecaster import Forecaster
-from forecast.intervals import Calibration
 from forecast.models.device import resolve_device
 from forecast.models.internals import Inspection
 from forecast.parallel.scheduler import FINAL_FIT, Scheduler
-from forecast.parallel.tasks import FitTask, replay
 from pipelines.inspect import FINAL_FIT_WINDOWS, log_inspection, recent_windows
 from pipelines.options import PipelineOptions
 from pipelines.progress import PipelineProgress
@@ -136,11 +136,12 @@ def train_ticker(
             clock(tracking.log_dict, _config_dict(options), "config.json")
             # every CV fit first; the final fit then trains while the folds are logged
             epochs = final_epochs([o.best_epoch for o in job.cv.collect()])
-            final = _submit_final_fit(job, options, scheduler, epochs)
-            results = _cross_validate(job, clock)
+            results = list(job.cv.results())
+            final = _submit_final_fit(job, options, scheduler, epochs, results)
+            _log_folds(job, results, clock)
             summary = _log_cv_summary(ticker, results, tags, parent_id, epochs, clock)
-            intervals = _calibration(job, results, options.cv.levels)
-            forecaster, model_uri = _final_fit(job, scheduler, final, summary, intervals, clock)
+            forecaster, model_uri = _final_fit(job, scheduler, final, summary, clock)
+            _warn_uncalibrated(job, results, forecaster, options.cv.levels)
             if options.register:
                 register(ticker, model_uri, summary, tags, options, clock)
             clock(
@@ -162,22 +163,18 @@ def _config_dict(options: PipelineOptions) -> dict[str, Any]:
     return {name: asdict(getattr(options, name)) for name in ("window", "lstm", "train", "cv")}
 
 
-def _cross_validate(job: TickerJob, clock: Stopwatch) -> list[FoldResult]:
-    """Each fold in a nested run, logged as soon as its fits are done."""
-    folds = job.cv.results()
-    results = []
-    for number in range(1, len(job.cv.folds) + 1):
+def _log_folds(job: TickerJob, results: list[FoldResult], clock: Stopwatch) -> None:
+    """Each fold in a nested run."""
+    for result in results:
+        number = result.fold.number
         with tracking.run(
             f"cv/fold-{number}", nested=True, tags={"ticker": job.ticker, "fold": str(number)}
         ) as run_id:
             buffer = tracking.MetricBuffer(run_id)
-            result = next(folds)
             for repeat, history in enumerate(result.histories):  # every repeat's curves
                 replay([tracking.EpochLogger(buffer, prefix=f"repeat_{repeat}/")], history)
             _log_fold(job.ticker, result, buffer, clock)
-            results.append(result)
         job.progress.fold_done(result)
-    return results
 
 
 def _log_fold(
@@ -270,23 +267,19 @@ def _log_cv_summary(
     )
 
 
-def _calibration(
-    job: TickerJob, results: list[FoldResult], levels: tuple[float, ...]
-) -> Calibration | None:
-    """The final model's intervals from every CV forecast, reverting to the volatility of every
-    price it trains on; a warning for each level too few forecasts calibrate."""
-    ticker = job.ticker
-    found = calibration(results, levels, job.cv.features.target)
-    missing = [level for level in levels if found is None or level not in found.levels]
+def _warn_uncalibrated(
+    job: TickerJob, results: list[FoldResult], forecaster: Forecaster, levels: tuple[float, ...]
+) -> None:
+    """A warning naming the levels too few CV forecasts calibrate: the model serves without."""
+    missing = [level for level in levels if level not in forecaster.interval_levels]
     if missing:
         log.warning(
             "%s: %d CV forecasts are too few for %s intervals; the model serves %s",
-            ticker,
+            job.ticker,
             sum(len(r.actual) for r in results),
             ", ".join(f"{level:g}" for level in missing),
-            "none" if found is None else ", ".join(f"{level:g}" for level in found.levels),
+            ", ".join(f"{level:g}" for level in forecaster.interval_levels) or "none",
         )
-    return found
 
 
 def final_epochs(best_epochs: list[int]) -> int:
@@ -295,23 +288,30 @@ def final_epochs(best_epochs: list[int]) -> int:
     return int(np.median(best_epochs))
 
 
+def final_train_config(train: TrainConfig, epochs: int) -> TrainConfig:
+    """The final fit's training: `epochs` (CV's choice, final_epochs) on every row, nothing held
+    out, so nothing to stop early on."""
+    return replace(train, epochs=epochs, val_fraction=0.0, patience=None, lr_patience=None)
+
+
 def _submit_final_fit(
-    job: TickerJob, options: PipelineOptions, scheduler: Scheduler, epochs: int
+    job: TickerJob,
+    options: PipelineOptions,
+    scheduler: Scheduler,
+    epochs: int,
+    results: list[FoldResult],
 ) -> int:
-    """Queue the final fit on every row, ahead of any CV fit still waiting."""
-    features = job.cv.features
-    config = replace(
-        job.cv.plan.train, epochs=epochs, val_fraction=0.0, patience=None, lr_patience=None
-    )
-    task = FitTask(
+    """Queue the final fit on every row, calibrated on every CV forecast, ahead of any CV fit
+    still waiting."""
+    config = final_train_config(job.cv.plan.train, epochs)
+    task = FinalFit(
         f"{job.ticker} final fit",
-        features.values,
-        features.target,
-        0,
-        len(features.target),
+        job.prices,
         options.window,
         options.lstm,
         config,
+        calibration_scores(results),
+        options.cv.levels,
     )
     return scheduler.submit(task, lambda: [job.progress.for_final(epochs)], priority=FINAL_FIT)
 
@@ -321,7 +321,6 @@ def _final_fit(
     scheduler: Scheduler,
     ticket: int,
     summary: TickerSummary,
-    intervals: Calibration | None,
     clock: Stopwatch,
 ) -> tuple[Forecaster, str]:
     ticker, prices, features = job.ticker, job.prices, job.cv.features
@@ -335,7 +334,6 @@ def _final_fit(
         forecaster = outcome.forecaster
         if not isinstance(forecaster, Forecaster):
             raise RuntimeError(f"{outcome.label} returned no model")
-        forecaster.fitted_on(features).calibrate(intervals)
         clock(buffer.flush)
         if epochs:
             clock(

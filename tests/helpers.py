@@ -76,3 +76,13 @@ def history_rows(prices) -> list[dict[str, object]]:
         {"date": f"{d:%Y-%m-%d}", "close": float(c)}
         for d, c in zip(prices.index, prices["adj_close"], strict=True)
     ]
+
+
+def cross_validate(prices, window, lstm, train, cv, callbacks_for=None, scheduler=None):
+    """Each fold's result as the pipeline gets it: CrossValidation's fits queued on `scheduler`
+    (default: one after another in this process)."""
+    from forecast.evaluation.cv import CrossValidation
+    from forecast.parallel.scheduler import Scheduler
+
+    run = CrossValidation(prices, window, lstm, train, cv)
+    return run.submit(scheduler or Scheduler(), callbacks_for).results()

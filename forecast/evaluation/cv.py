@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,14 +21,24 @@ from forecast.evaluation.conformal import FoldIntervals
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
-from forecast.intervals import Calibration, Volatility, scores
+from forecast.fitting import FitOutcome, FitTask
+from forecast.intervals import Volatility, scores
 from forecast.models.training import Callback
-from forecast.parallel.scheduler import Scheduler
-from forecast.parallel.tasks import FitOutcome, FitTask
 from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features
 
 CallbackFactory = Callable[[int, int], Sequence[Callback]]  # (fold, repeat) -> callbacks
+
+
+class FitQueue(Protocol):
+    """Where CV's fits run, given by the caller (forecast.parallel.Scheduler): submit a task
+    and get a ticket, wait for a ticket's outcome, drop tickets not started."""
+
+    def submit(self, task: FitTask, callbacks: Callable[[], Sequence[Callback]] | None) -> int: ...
+
+    def result(self, ticket: int) -> FitOutcome: ...
+
+    def cancel(self, tickets: Sequence[int]) -> None: ...
 
 
 @dataclass
@@ -100,7 +111,7 @@ class CrossValidation:
         self.plan = _Plan(window, lstm, train, cv)
         self.label = label
         self.tickets: dict[int, list[int]] = {}
-        self.scheduler: Scheduler | None = None
+        self.queue: FitQueue | None = None
         self._outcomes: dict[int, list[FitOutcome]] = {}
 
     def origins(self, fold: Fold) -> np.ndarray:
@@ -128,15 +139,15 @@ class CrossValidation:
         )
 
     def submit(
-        self, scheduler: Scheduler, callbacks_for: CallbackFactory | None = None
+        self, queue: FitQueue, callbacks_for: CallbackFactory | None = None
     ) -> CrossValidation:
-        """Queue every fit, the biggest first (the latest folds train on the most rows), so that
-        workers finish together; `callbacks_for(fold index, repeat)` gives each fit's
-        callbacks."""
-        self.scheduler = scheduler
+        """Queue every fit on the caller's `queue`, the biggest first (the latest folds train on
+        the most rows), so that workers finish together; `callbacks_for(fold index, repeat)`
+        gives each fit's callbacks."""
+        self.queue = queue
         for fold in reversed(self.folds):
             self.tickets[fold.index] = [
-                scheduler.submit(
+                queue.submit(
                     self.task(fold, repeat),
                     None if callbacks_for is None else partial(callbacks_for, fold.index, repeat),
                 )
@@ -146,12 +157,10 @@ class CrossValidation:
 
     def outcomes(self, fold: Fold) -> list[FitOutcome]:
         """The fold's fits, one per repeat (waiting for them)."""
-        if self.scheduler is None:
-            raise RuntimeError("submit() the fits to a Scheduler first")
+        if self.queue is None:
+            raise RuntimeError("submit() the fits to a queue (a Scheduler) first")
         if fold.index not in self._outcomes:
-            self._outcomes[fold.index] = [
-                self.scheduler.result(t) for t in self.tickets[fold.index]
-            ]
+            self._outcomes[fold.index] = [self.queue.result(t) for t in self.tickets[fold.index]]
         return self._outcomes[fold.index]
 
     def collect(self) -> list[FitOutcome]:
@@ -176,23 +185,8 @@ class CrossValidation:
 
     def cancel(self) -> None:
         """Drop the fits that have not started (this CV failed or was abandoned)."""
-        if self.scheduler is not None:
-            self.scheduler.cancel([t for tickets in self.tickets.values() for t in tickets])
-
-
-def cross_validate(
-    prices: pd.DataFrame,
-    window: WindowConfig,
-    lstm: LSTMConfig,
-    train: TrainConfig,
-    cv: CVConfig,
-    callbacks_for: CallbackFactory | None = None,
-    scheduler: Scheduler | None = None,
-) -> Iterator[FoldResult]:
-    """Yield each fold's result as soon as it is done (oldest test block first); the fits run
-    on `scheduler` (default: one after another in this process)."""
-    run = CrossValidation(prices, window, lstm, train, cv)
-    return run.submit(scheduler or Scheduler(), callbacks_for).results()
+        if self.queue is not None:
+            self.queue.cancel([t for tickets in self.tickets.values() for t in tickets])
 
 
 @dataclass
@@ -276,14 +270,10 @@ def _assemble_fold(
     )
 
 
-def calibration(
-    results: Sequence[FoldResult], levels: tuple[float, ...], prices: np.ndarray
-) -> Calibration | None:
-    """The final model's interval calibration: the quantiles of every CV test forecast's score
-    (the model's mean over repeats, scaled by its fold's volatility rule), for the levels whose
-    bounds are finite (None when none is: too few CV forecasts). It serves with the rule
-    reverting to the variance of `prices`, the target prices the final model trains on."""
-    calibration_scores = np.concatenate(
+def calibration_scores(results: Sequence[FoldResult]) -> np.ndarray:
+    """(N, H) every CV test forecast's conformal score, oldest first: the model's error (its
+    mean over repeats) divided by the move its fold's volatility rule expected. The final model
+    calibrates its intervals on them (Forecaster.fit)."""
+    return np.concatenate(
         [scores(r.actual, np.mean(r.forecasts, axis=0), r.scale) for r in results]
     )
-    return Calibration.fit(calibration_scores, levels, Volatility.of(prices)).finite()

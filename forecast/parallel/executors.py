@@ -13,14 +13,14 @@ from typing import Any, Protocol
 
 import psutil
 
+from forecast.fitting import FitOutcome, Task, run_fit
 from forecast.machine import physical_cores
-from forecast.parallel.tasks import FitOutcome, FitTask, run_fit
 
 
 class Executor(Protocol):
     workers: int  # tasks it runs at once
 
-    def submit(self, task: FitTask) -> Any: ...
+    def submit(self, task: Task) -> Any: ...
 
     def wait(self, handles: list[Any]) -> list[Any]:
         """Wait up to WAIT_SLICE_S for one or more of `handles` to be done; those that are
@@ -74,7 +74,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["torch", "forecast.parallel.tasks"])
+        context.set_forkserver_preload(["torch", "forecast.fitting"])
         self.workers = workers
         self.pool = futures.ProcessPoolExecutor(
             max_workers=workers,
@@ -85,7 +85,7 @@ class LocalExecutor:
         for _ in range(workers):  # start them now: they load while the driver does
             self.pool.submit(_warm)
 
-    def submit(self, task: FitTask) -> futures.Future[FitOutcome]:
+    def submit(self, task: Task) -> futures.Future[FitOutcome]:
         return self.pool.submit(run_fit, task)
 
     def wait(self, handles: list[Any]) -> list[Any]:

@@ -8,8 +8,8 @@ import os
 import time
 from typing import Any
 
+from forecast.fitting import FitOutcome, Task, run_fit
 from forecast.parallel.executors import WAIT_SLICE_S
-from forecast.parallel.tasks import FitOutcome, FitTask, run_fit
 
 RAY_MISSING = '--executor ray needs Ray: pip install -e ".[ray]"'
 
@@ -34,7 +34,7 @@ class RayExecutor:
         self.remote = ray.remote(num_cpus=max(1, threads), max_retries=0)(run_fit)
         self.running: set[Any] = set()
 
-    def submit(self, task: FitTask) -> Any:
+    def submit(self, task: Task) -> Any:
         ref = self.remote.remote(task)
         self.running.add(ref)
         return ref

@@ -10,8 +10,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from forecast.fitting import FitOutcome, Task, replay, run_fit
 from forecast.parallel.executors import Executor
-from forecast.parallel.tasks import FitOutcome, FitTask, replay, run_fit
 
 if TYPE_CHECKING:
     from forecast.models.training import Callback
@@ -34,7 +34,7 @@ class Scheduler:
         self.executor = executor
         self._order = itertools.count()
         self._pending: list[tuple[int, int, int]] = []  # (priority, order, ticket)
-        self._tasks: dict[int, tuple[FitTask, CallbackFactory | None]] = {}
+        self._tasks: dict[int, tuple[Task, CallbackFactory | None]] = {}
         self._running: dict[Any, int] = {}  # executor handle -> ticket
         # ticket -> its outcome, or the error its fit raised (read once, when it is done)
         self._finished: dict[int, FitOutcome | Exception] = {}
@@ -44,7 +44,7 @@ class Scheduler:
         return 1 if self.executor is None else self.executor.workers
 
     def submit(
-        self, task: FitTask, callbacks: CallbackFactory | None = None, priority: int = CV_FIT
+        self, task: Task, callbacks: CallbackFactory | None = None, priority: int = CV_FIT
     ) -> int:
         ticket = next(self._order)
         self._tasks[ticket] = (task, callbacks)

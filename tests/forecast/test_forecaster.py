@@ -12,10 +12,10 @@ from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import PriceDataError, load_prices
 from forecast.data.history import prices_from_rows
 from forecast.evaluation.conformal import FoldIntervals
-from forecast.evaluation.cv import cross_validate
 from forecast.forecaster import Forecaster
 from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features, target_features
+from tests.helpers import cross_validate
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
 TINY_TRAIN = TrainConfig(epochs=2, batch_size=64, device="cpu", threads=1, progress=False)

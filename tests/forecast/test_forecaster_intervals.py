@@ -8,9 +8,10 @@ import pytest
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
-from forecast.evaluation.cv import calibration, cross_validate
+from forecast.evaluation.cv import calibration_scores
 from forecast.forecaster import CALIBRATION_FILE, Forecaster
 from forecast.intervals import Calibration, Volatility, scores
+from tests.helpers import cross_validate
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
 TINY_TRAIN = TrainConfig(epochs=1, batch_size=64, device="cpu", threads=1, progress=False)
@@ -33,10 +34,18 @@ def folds(prices):
     return window, list(cross_validate(prices, window, TINY_LSTM, TINY_TRAIN, cv))
 
 
+def calibrated(window, prices, results, levels=(0.8, 0.95), lstm=TINY_LSTM):
+    """The final model: every row of `prices`, intervals from every CV forecast's score."""
+    return Forecaster(window, lstm, TINY_TRAIN).fit(
+        prices, calibration_scores=calibration_scores(results), levels=levels
+    )
+
+
 def test_the_final_calibration_is_every_cv_forecasts_volatility_scaled_score(prices, target, folds):
     window, results = folds
-    found = calibration(results, (0.8, 0.95), target)
+    found = calibrated(window, prices, results).calibration_
     every = np.concatenate([scores(r.actual, r.forecasts[0], r.scale) for r in results])
+    np.testing.assert_array_equal(calibration_scores(results), every)
     assert found.n == len(every) == sum(len(r.actual) for r in results)
     assert found.levels == (0.8, 0.95) and found.steps == 2
     # it serves reverting to the variance of every price the final model trains on
@@ -51,15 +60,15 @@ def test_the_final_calibration_is_every_cv_forecasts_volatility_scaled_score(pri
     assert (found.lower[0.95] < found.lower[0.8]).all()
     assert (found.upper[0.95] > found.upper[0.8]).all()
     # a level too few forecasts calibrate (here 0.999 needs 1000 or more) is left out
-    assert calibration(results, (0.8, 0.999), target).levels == (0.8,)
-    assert calibration(results, (0.999,), target) is None
+    assert calibrated(window, prices, results, (0.8, 0.999)).interval_levels == (0.8,)
+    assert calibrated(window, prices, results, (0.999,)).calibration_ is None
 
 
 def test_bounds_are_the_forecast_plus_quantiles_times_the_windows_volatility(prices, target, folds):
     window, results = folds
-    forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
-    found = calibration(results, (0.8, 0.95), target)
-    out = forecaster.calibrate(found).predict(prices)
+    forecaster = calibrated(window, prices, results)
+    found = forecaster.calibration_
+    out = forecaster.predict(prices)
     assert list(out.columns) == ["forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
     (scale,) = Volatility.of(target).scale(target[None, -window.lookback :], 2)
     # step 1: tomorrow's volatility alone, whatever the long run
@@ -77,8 +86,8 @@ def test_the_calibration_is_saved_beside_the_weights_and_loads_back(
     tmp_path, prices, target, folds
 ):
     window, results = folds
-    forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
-    forecaster.calibrate(calibration(results, (0.8, 0.95), target)).save(tmp_path / "m")
+    forecaster = calibrated(window, prices, results)
+    forecaster.save(tmp_path / "m")
     saved = json.loads((tmp_path / "m" / CALIBRATION_FILE).read_text())
     assert saved["volatility"]["halflife"] == 11.2 and saved["volatility"]["persistence"] == 0.9
     assert saved["volatility"]["estimator"] == "absolute"
@@ -88,7 +97,7 @@ def test_the_calibration_is_saved_beside_the_weights_and_loads_back(
     assert loaded.interval_levels == (0.8, 0.95)
     np.testing.assert_allclose(loaded.predict(prices), forecaster.predict(prices), rtol=1e-6)
     # saved without a calibration: no file, no intervals
-    forecaster.calibrate(None).save(tmp_path / "plain")
+    Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices).save(tmp_path / "plain")
     assert not (tmp_path / "plain" / CALIBRATION_FILE).exists()
     assert list(Forecaster.load(tmp_path / "plain").predict(prices).columns) == ["forecast"]
 
@@ -99,19 +108,19 @@ def test_levels_a_request_may_ask_for(prices, target, folds):
     assert forecaster.check_level(None) is None  # no intervals, none asked: fine
     with pytest.raises(ValueError, match="level=0.8 is not available: this model has no cali"):
         forecaster.check_level(0.8)
-    forecaster.calibrate(calibration(results, (0.8, 0.95), target))
+    forecaster = calibrated(window, prices, results)
     assert forecaster.check_level(None) == 0.8 and forecaster.check_level(0.95) == 0.95
     with pytest.raises(ValueError, match=r"level=0.9 is not calibrated .* available: 0.8, 0.95"):
         forecaster.check_level(0.9)
-    with pytest.raises(ValueError, match="the calibration has 3 steps; this model forecasts 2"):
-        forecaster.calibrate(Calibration.fit(np.zeros((50, 3)), (0.8,), None))
+    with pytest.raises(ValueError, match=r"calibration scores of shape \(50, 3\); this model fore"):
+        forecaster.fit(prices, calibration_scores=np.zeros((50, 3)))
 
 
 def test_steps_rolled_past_the_calibrated_horizon_have_no_bounds(prices):
     window = WindowConfig(lookback=15, horizon=2)
     forecaster = Forecaster(window, LSTMConfig(hidden_sizes=(8,), head="per_step"), TINY_TRAIN)
-    forecaster.fit(prices).calibrate(
-        Calibration.fit(np.random.default_rng(0).normal(size=(99, 2)), (0.8,), Volatility(1e-4))
+    forecaster.fit(
+        prices, calibration_scores=np.random.default_rng(0).normal(size=(99, 2)), levels=(0.8,)
     )
     out = forecaster.predict(prices, horizon=4)
     assert out["lower_80"].notna().tolist() == [True, True, False, False]

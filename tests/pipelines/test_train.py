@@ -187,6 +187,42 @@ def test_alias_moves_only_when_cv_skill_beats_the_champion(store, capsys):
     assert str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "5"
 
 
+def test_forecaster_fit_on_all_rows_is_the_pipelines_final_fit(store):
+    """The final-fit task is Forecaster.fit: the same weights, scaling and calibration from the
+    same prices, configuration, seed and CV scores."""
+    from dataclasses import replace
+
+    import torch
+
+    from forecast.evaluation.cv import CrossValidation, calibration_scores
+    from forecast.models.device import cpu_threads
+    from forecast.parallel.scheduler import Scheduler
+    from pipelines.options import build_parser, options_from_args
+    from pipelines.run import final_epochs, final_train_config
+    from pipelines.train import load_ticker_prices
+
+    args = ["AAPL", *TINY, "--no-residual", "--epochs", "3"]
+    assert main(args) == 0
+    served = tracking.load_registered("stockcast-AAPL", "champion").forecaster
+
+    options = options_from_args(build_parser().parse_args(args))
+    prices = load_ticker_prices("AAPL", options)
+    train = replace(options.train, progress=False)
+    cv = CrossValidation(prices, options.window, options.lstm, train, options.cv)
+    epochs = final_epochs([o.best_epoch for o in cv.submit(Scheduler()).collect()])
+    assert epochs >= 1  # the final fit trained: its weights are not the seed's initial ones
+    with cpu_threads(train.threads):
+        direct = Forecaster(options.window, options.lstm, final_train_config(train, epochs)).fit(
+            prices, calibration_scores=calibration_scores(list(cv.results())), levels=(0.8, 0.95)
+        )
+
+    assert served.to_dict() == direct.to_dict()  # configs, scaling, columns, last day
+    assert served.calibration_.to_dict() == direct.calibration_.to_dict()
+    weights = direct.model_.state_dict()
+    for name, tensor in served.model_.state_dict().items():
+        assert torch.equal(tensor, weights[name]), name
+
+
 def test_no_register_logs_but_registers_nothing(store):
     assert main(["AAPL", *TINY, "--folds", "1", "--repeats", "1", "--no-register"]) == 0
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
@@ -212,12 +248,12 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
     fast = ["AAPL", *TINY, "--folds", "1", "--repeats", "1"]
     assert main(fast) == 0
 
-    def broken_fit(self, features):  # the driver, as the final model comes back from its fit
+    def broken_save(self, directory):  # the driver, as it logs the final model
         if isinstance(error, Sigterm):
             os.kill(os.getpid(), signal.SIGTERM)  # the pipeline's handler raises in this thread
         raise error
 
-    monkeypatch.setattr(Forecaster, "fitted_on", broken_fit)
+    monkeypatch.setattr(Forecaster, "save", broken_save)
     assert main(fast) == code
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
     latest = [r for r in runs(client) if r.info.run_name.startswith("AAPL")][-1]

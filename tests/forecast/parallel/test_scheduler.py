@@ -5,10 +5,11 @@ import pytest
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
-from forecast.evaluation.cv import CrossValidation, cross_validate
+from forecast.evaluation.cv import CrossValidation
+from forecast.fitting import FinalFit, FitTask, run_fit
 from forecast.parallel.executors import LocalExecutor, auto_workers
 from forecast.parallel.scheduler import FINAL_FIT, Scheduler
-from forecast.parallel.tasks import FitTask, run_fit
+from tests.helpers import cross_validate
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
 TINY_TRAIN = TrainConfig(epochs=2, batch_size=64, device="cpu", threads=1, progress=False)
@@ -79,9 +80,7 @@ def test_a_final_fit_waits_behind_no_queued_cv_fit(prices):
     tickets = [
         scheduler.submit(run.task(fold, 0), Started(f"cv {fold.number}")) for fold in run.folds
     ]
-    final = FitTask(
-        "final", run.features.values, run.features.target, 0, 300, WINDOW, TINY_LSTM, TINY_TRAIN
-    )
+    final = FinalFit("final", prices.iloc[:300], WINDOW, TINY_LSTM, TINY_TRAIN)
     ticket = scheduler.submit(final, Started("final"), priority=FINAL_FIT)
     outcome = scheduler.result(ticket)
     assert order == ["final"] and outcome.forecaster is not None and outcome.forecasts is None
@@ -90,7 +89,9 @@ def test_a_final_fit_waits_behind_no_queued_cv_fit(prices):
 
 
 def test_a_failing_task_raises_where_its_result_is_read(prices):
-    bad = FitTask("too short", np.ones((5, 1)), np.ones(5), 0, 5, WINDOW, TINY_LSTM, TINY_TRAIN)
+    bad = FitTask(
+        "too short", np.ones((5, 1)), np.ones(5), 0, 5, WINDOW, TINY_LSTM, TINY_TRAIN, np.array([5])
+    )
     scheduler = Scheduler(LocalExecutor(1))
     try:
         ticket = scheduler.submit(bad)

@@ -9,7 +9,6 @@ import pytest
 from forecast.config import LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
 from forecast.forecaster import Forecaster
-from forecast.intervals import Calibration, Volatility
 from forecast.tracking.pyfunc import log_forecaster
 
 
@@ -22,9 +21,7 @@ def logged(tmp_path_factory):
         WindowConfig(lookback=20, horizon=3),
         LSTMConfig(hidden_sizes=(8,)),
         TrainConfig(epochs=1, device="cpu", threads=1, progress=False),
-    ).fit(prices)
-    rng = np.random.default_rng(0)
-    forecaster.calibrate(Calibration.fit(rng.normal(size=(200, 3)), (0.8, 0.95), Volatility(1e-4)))
+    ).fit(prices, calibration_scores=np.random.default_rng(0).normal(size=(200, 3)))
     recent = prices.iloc[-25:]
     example = pd.DataFrame({"date": recent.index.strftime("%Y-%m-%d"), "close": recent["close"]})
     mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")

@@ -1,24 +1,30 @@
-"""One fit as a task: data, configs and seed in; forecasts, curves and the fitted model out."""
+"""One fit as a task: data, configs and seed in; forecasts, curves and the fitted model out.
+
+A task is a pure function of its fields, so any executor (this process, worker processes, Ray)
+returns the same outcome. CV builds fold fits, the pipeline a final fit; forecast.parallel runs
+them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forecast.config import LSTMConfig, TrainConfig, WindowConfig
+from forecast.config import LEVELS, LSTMConfig, TrainConfig, WindowConfig
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from forecast.models.training import Callback
 
 
 @dataclass(frozen=True)
 class FitTask:
-    """Fit a Forecaster on rows [train_start, train_end) of (values, target); forecast from
-    `origins` (each seeing only rows before it). No origins: a final fit, whose fitted
-    Forecaster comes back instead. `label` names it in progress and errors."""
+    """A CV fit: fit on rows [train_start, train_end) of (values, target) and forecast from
+    `origins` (each seeing only rows before it). `label` names it in progress and errors."""
 
     label: str
     values: np.ndarray  # (T, F) feature rows: only those the task may see
@@ -28,7 +34,23 @@ class FitTask:
     window: WindowConfig
     lstm: LSTMConfig
     train: TrainConfig  # its seed and threads make the result; nothing else does
-    origins: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    origins: np.ndarray  # (N,) row indices, each forecast from the rows before it
+
+
+@dataclass(frozen=True)
+class FinalFit:
+    """The final fit: `Forecaster.fit` on every row of `prices`, calibrated on CV's scores."""
+
+    label: str
+    prices: pd.DataFrame  # a validated price frame
+    window: WindowConfig
+    lstm: LSTMConfig
+    train: TrainConfig
+    calibration_scores: np.ndarray | None = None  # (N, H): see Forecaster.fit
+    levels: tuple[float, ...] = LEVELS
+
+
+Task = FitTask | FinalFit  # what executors run
 
 
 @dataclass
@@ -47,7 +69,7 @@ class FitOutcome:
     forecaster: object = None  # forecast.forecaster.Forecaster, for a final fit
 
 
-def run_fit(task: FitTask, callbacks: Sequence[Callback] = ()) -> FitOutcome:
+def run_fit(task: Task, callbacks: Sequence[Callback] = ()) -> FitOutcome:
     """The task, with the torch CPU thread count of its TrainConfig for training and forecasting
     alike (so a result never depends on where it ran)."""
     import time
@@ -56,12 +78,20 @@ def run_fit(task: FitTask, callbacks: Sequence[Callback] = ()) -> FitOutcome:
     from forecast.models.device import cpu_threads
 
     started = time.perf_counter()
+    forecasts = None
     with cpu_threads(task.train.threads):
         forecaster = Forecaster(task.window, task.lstm, task.train)
-        rows = slice(task.train_start, task.train_end)
-        result = forecaster.fit_arrays(task.values[rows], task.target[rows], callbacks)
-        forecasts = None
-        if len(task.origins):
+        if isinstance(task, FinalFit):
+            forecaster.fit(
+                task.prices,
+                callbacks,
+                calibration_scores=task.calibration_scores,
+                levels=task.levels,
+            )
+            result = forecaster.result_
+        else:
+            rows = slice(task.train_start, task.train_end)
+            result = forecaster.fit_arrays(task.values[rows], task.target[rows], callbacks)
             forecasts = forecaster.forecast_origins(task.values, task.target, task.origins)
     return FitOutcome(
         label=task.label,
@@ -71,7 +101,7 @@ def run_fit(task: FitTask, callbacks: Sequence[Callback] = ()) -> FitOutcome:
         naive_val_loss=result.naive_val_loss,
         seconds=time.perf_counter() - started,
         forecasts=forecasts,
-        forecaster=forecaster if not len(task.origins) else None,
+        forecaster=forecaster if isinstance(task, FinalFit) else None,
     )
 
 
