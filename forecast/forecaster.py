@@ -14,6 +14,7 @@ import torch
 
 from forecast.calendar import next_trading_days
 from forecast.config import LEVELS, LSTMConfig, TrainConfig, WindowConfig, for_window
+from forecast.data.history import HistoryError, prices_from_rows, row_count
 from forecast.intervals import Calibration, Volatility, level_name
 from forecast.models import StackedLSTM
 from forecast.models.training import (
@@ -26,6 +27,7 @@ from forecast.models.training import (
 )
 from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features
+from forecast.queries import Answer, Query, QueryError
 
 CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
 CALIBRATION_FILE = "calibration.json"  # the prediction intervals' calibration, when it has one
@@ -42,6 +44,11 @@ class Forecast:
     dates: pd.DatetimeIndex
     values: np.ndarray
     intervals: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def _is_price_frame(frame: pd.DataFrame) -> bool:
+    """A validated price frame (dates on the index), not request rows (a `date` column)."""
+    return isinstance(frame.index, pd.DatetimeIndex) and "date" not in frame.columns
 
 
 def lower_column(level: float) -> str:
@@ -215,6 +222,58 @@ class Forecaster:
             )
         return features
 
+    def answer(self, queries: Sequence[Query]) -> list[Answer | QueryError]:
+        """Each query's forecast, in order, from one forward pass over those this model can
+        answer; a QueryError for each it cannot (its horizon, level, rows or prices)."""
+        checked = [self._checked(query) for query in queries]
+        ready = [c for c in checked if not isinstance(c, QueryError)]
+        steps = max((c[1] for c in ready), default=1)
+        forecasts = iter(self.forecast([c[0] for c in ready], steps) if ready else ())
+        answers: list[Answer | QueryError] = []
+        for c in checked:
+            if isinstance(c, QueryError):
+                answers.append(c)
+                continue
+            features, steps, level = c
+            out = next(forecasts)
+            low, high = out.intervals.get(level, (np.empty(0), np.empty(0))) if level else ((), ())
+            answers.append(
+                Answer(
+                    features.index[-1],
+                    out.dates[:steps],
+                    out.values[:steps],
+                    level,
+                    np.asarray(low[:steps]),
+                    np.asarray(high[:steps]),
+                )
+            )
+        return answers
+
+    def _checked(self, query: Query) -> tuple[Features, int, float | None] | QueryError:
+        """A query's features, steps and level, or the QueryError naming what is wrong."""
+        try:
+            steps = self.check_horizon(query.horizon)
+        except ValueError as err:
+            return QueryError("horizon", str(err))
+        try:
+            level = self.check_level(query.level)
+        except ValueError as err:
+            return QueryError("level", str(err))
+        try:
+            prices = query.prices
+            if query.rows is not None:
+                if (rows := row_count(query.rows)) < self.window.history_rows:
+                    raise ValueError(
+                        f"history has {rows} rows; this model needs at least "
+                        f"{self.window.history_rows} (lookback {self.window.lookback})"
+                    )
+                prices = prices_from_rows(query.rows, self.window.features)
+            return self.features(prices), steps, level  # type: ignore[arg-type]
+        except HistoryError as err:
+            return QueryError("history", str(err), err.row, err.column)
+        except ValueError as err:
+            return QueryError("history" if query.rows is not None else "prices", str(err))
+
     @torch.inference_mode()
     def forecast(self, series: Sequence[Features], steps: int | None = None) -> list[Forecast]:
         """One forecast after the end of each feature series (see `features`), in a single
@@ -248,11 +307,18 @@ class Forecaster:
         ]
 
     def predict(self, prices: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
-        """Forecasts after the last row of `prices`: index `date` (next NYSE trading days),
-        column `forecast` in price units, and per calibrated level `lower_80`, `upper_80`...
-        (NaN past the calibrated steps). `horizon` defaults to (and may not exceed) the model's."""
-        steps = self.check_horizon(horizon)
-        (out,) = self.forecast([self.features(prices)], steps)
+        """Forecasts after the last row of `prices` (a validated price frame, or request rows:
+        forecast.data.history): index `date` (next NYSE trading days), column `forecast` in
+        price units, and per calibrated level `lower_80`, `upper_80`... (NaN past the calibrated
+        steps). `horizon` defaults to (and may not exceed) the model's. QueryError otherwise."""
+        if _is_price_frame(prices):
+            checked = self._checked(Query(prices, horizon=horizon))
+        else:
+            checked = self._checked(Query(rows=prices, horizon=horizon))
+        if isinstance(checked, QueryError):
+            raise checked
+        features, steps, _ = checked
+        (out,) = self.forecast([features], steps)
         frame = pd.DataFrame({"forecast": out.values}, index=out.dates)
         for level, (low, high) in out.intervals.items():
             for name, bound in ((lower_column(level), low), (upper_column(level), high)):

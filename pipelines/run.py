@@ -14,6 +14,7 @@ import pandas as pd
 
 from forecast import tracking
 from forecast.config import TrainConfig
+from forecast.data.history import rows_of
 from forecast.data.tickers import normalize_ticker
 from forecast.evaluation.conformal import interval_key, summarize_intervals
 from forecast.evaluation.cv import CrossValidation, FoldResult, calibration_scores
@@ -351,11 +352,7 @@ def _final_fit(
 
 
 def _input_example(prices: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:
-    recent = prices.iloc[-(forecaster.window.history_rows + 5) :]
-    frame = pd.DataFrame({"date": pd.DatetimeIndex(recent.index).strftime("%Y-%m-%d")})
-    if forecaster.window.features == "close":
-        frame["close"] = recent[forecaster.window.target].to_numpy()
-    else:
-        for column in recent.columns:
-            frame[column] = recent[column].to_numpy()
-    return frame
+    """The request rows of the model's last forecasts (5 more than it needs): the pyfunc's
+    logged input example."""
+    window = forecaster.window
+    return rows_of(prices.iloc[-(window.history_rows + 5) :], window.features, window.target)

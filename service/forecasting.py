@@ -1,19 +1,14 @@
-"""From a validated request to forecasts in price units: history checks, features, dates."""
+"""From a validated request to the model's query, and from its answer to the response: the
+rules (rows, horizon, level, features) live in the library (Forecaster.answer)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from forecast.data import DataUnavailableError, load_prices
-from forecast.data.history import prices_from_rows
-from forecast.forecaster import Forecast, Forecaster
-from forecast.prep.features import Features, target_features
+from forecast.queries import Answer, Query, QueryError
 from forecast.tracking.registry import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings
 from service.models import LoadedModel
@@ -48,137 +43,80 @@ def problem(err: Exception) -> tuple[int, str | list[dict[str, Any]], dict[str, 
     raise TypeError(f"{type(err).__name__} is not an answerable error") from err
 
 
-def _check_history(
-    rows: Sequence[PriceRow], forecaster: Forecaster, settings: Settings, at: Field
-) -> None:
-    field = (*at, "history")
+def prepare(
+    request: ForecastRequest, model: LoadedModel, settings: Settings, at: Field = ("body",)
+) -> Prepared:
+    """What to ask the model for one request: its rows (at most settings.max_history_rows),
+    or without them the data layer's prices for the ticker (its errors when it has none)."""
+    if request.history is None:
+        prices = load_prices(
+            request.ticker, source=settings.data_source, data_dir=settings.data_dir
+        )
+        query = Query(prices, horizon=request.horizon, level=request.level)
+        return Prepared(request.ticker, query, str(prices.attrs["source"]), at)
+    rows = request.history
     if len(rows) > settings.max_history_rows:
         raise RequestProblem(
-            field, f"history has {len(rows)} rows; at most {settings.max_history_rows} are accepted"
+            (*at, "history"),
+            f"history has {len(rows)} rows; at most {settings.max_history_rows} are accepted",
         )
-    needed = forecaster.window.history_rows
-    if len(rows) < needed:
-        raise RequestProblem(
-            field,
-            f"history has {len(rows)} rows; this model needs at least {needed} "
-            f"(lookback {forecaster.window.lookback})",
-        )
-    for i in range(1, len(rows)):
-        if rows[i].date <= rows[i - 1].date:
-            raise RequestProblem(
-                (*field, i, "date"),
-                f"dates must be strictly increasing (oldest first); "
-                f"{rows[i].date} follows {rows[i - 1].date}",
-            )
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
-    if rows[-1].date > tomorrow:
-        raise RequestProblem(
-            (*field, len(rows) - 1, "date"), f"date {rows[-1].date} is in the future"
-        )
-
-
-def features_from_history(
-    rows: Sequence[PriceRow], forecaster: Forecaster, settings: Settings, at: Field = ("body",)
-) -> Features:
-    """The model's features from request rows; only the rows the model reads, and no I/O.
-    `at` locates the request in the body, for error messages."""
-    _check_history(rows, forecaster, settings, at)
-    recent = rows[-forecaster.window.history_rows :]
-    window = forecaster.window
-    if window.features == "close":  # the target price alone: skip the price frame
-        adjusted = window.target == "adj_close"
-        target = np.fromiter(
-            (r.adj_close if adjusted and r.adj_close is not None else r.close for r in recent),
-            dtype=np.float64,
-            count=len(recent),
-        )
-        return target_features(target, pd.DatetimeIndex([r.date for r in recent]), window.target)
-    frame = pd.DataFrame([r.model_dump(exclude_none=True) for r in recent])
-    try:
-        return forecaster.features(prices_from_rows(frame, window.features))
-    except ValueError as err:
-        raise RequestProblem((*at, "history"), str(err)) from err
-
-
-def features_from_data_layer(
-    ticker: str, forecaster: Forecaster, settings: Settings, at: Field = ("body",)
-) -> tuple[Features, str]:
-    """The model's features from the data layer's prices for `ticker`, and their source."""
-    prices = load_prices(ticker, source=settings.data_source, data_dir=settings.data_dir)
-    if len(prices) < forecaster.window.history_rows:
-        raise RequestProblem(
-            (*at, "ticker"), f"only {len(prices)} days of {ticker} prices are available"
-        )
-    return forecaster.features(prices), str(prices.attrs["source"])
+    columns = {name: [getattr(row, name) for row in rows] for name in PriceRow.model_fields}
+    query = Query(rows=columns, horizon=request.horizon, level=request.level)
+    return Prepared(request.ticker, query, "request", at)
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A request checked against its model: what to forecast from, and how far."""
+    """A request as the model's query, with where its prices came from and where it sits in
+    the body (for error locations)."""
 
     ticker: str
-    steps: int
-    level: float | None  # the interval level to answer with (None: the model has none)
-    features: Features
+    query: Query
     source: str
+    at: Field
 
 
-def prepare(
-    request: ForecastRequest, model: LoadedModel, settings: Settings, at: Field = ("body",)
-) -> Prepared:
-    """Check one request against its model and build its features (RequestProblem naming the
-    field under `at`; the data layer's errors when it has no prices)."""
-    forecaster = model.registered.forecaster
-    try:
-        steps = forecaster.check_horizon(request.horizon)
-    except ValueError as err:
-        raise RequestProblem((*at, "horizon"), str(err)) from err
-    try:
-        level = forecaster.check_level(request.level)
-    except ValueError as err:
-        raise RequestProblem((*at, "level"), str(err)) from err
-    if request.history is None:
-        features, source = features_from_data_layer(request.ticker, forecaster, settings, at)
-    else:
-        features = features_from_history(request.history, forecaster, settings, at)
-        source = "request"
-    return Prepared(request.ticker, steps, level, features, source)
-
-
-def forecast_many(prepared: Sequence[Prepared], model: LoadedModel) -> list[ForecastResponse]:
-    """Forecasts for prepared requests of one model, in one forward pass."""
-    forecasts = model.registered.forecaster.forecast(
-        [p.features for p in prepared], max(p.steps for p in prepared)
-    )
+def forecast_many(
+    prepared: Sequence[Prepared], model: LoadedModel
+) -> list[ForecastResponse | RequestProblem]:
+    """Each request's response, or the RequestProblem naming its field, from one forward pass
+    of the model over those it can answer."""
+    answers = model.registered.forecaster.answer([p.query for p in prepared])
     return [
-        ForecastResponse(
+        _problem(p.at, answer)
+        if isinstance(answer, QueryError)
+        else ForecastResponse(
             ticker=p.ticker,
-            as_of=p.features.index[-1].date(),
+            as_of=answer.as_of.date(),
             history_source=p.source,
-            forecasts=_points(p, forecast),
+            forecasts=_points(answer),
             model=model.ref,
         )
-        for p, forecast in zip(prepared, forecasts, strict=True)
+        for p, answer in zip(prepared, answers, strict=True)
     ]
 
 
-def _points(prepared: Prepared, forecast: Forecast) -> list[ForecastPoint]:
-    """The request's steps (the pass ran to the batch's longest), each with its interval at the
-    request's level where the model calibrated that step."""
-    steps = prepared.steps
-    no_interval: tuple[Sequence[float], Sequence[float]] = ((), ())
-    lower, upper = no_interval if prepared.level is None else forecast.intervals[prepared.level]
+def _problem(at: Field, err: QueryError) -> RequestProblem:
+    """The request field a QueryError blames: history rows by index and column; the ticker
+    for the prices Stockcast has of it."""
+    field: Field = (*at, "ticker" if err.field == "prices" else err.field)
+    if err.row is not None:
+        field = (*field, err.row, err.column or "date")
+    return RequestProblem(field, err.message)
+
+
+def _points(answer: Answer) -> list[ForecastPoint]:
+    """Each step, with its interval at the answer's level where the model calibrated it."""
     points = []
-    dates, values = forecast.dates[:steps], forecast.values[:steps]
-    for step, (date, value) in enumerate(zip(dates, values, strict=True)):
-        bounded = step < len(lower)
+    for step, (date, value) in enumerate(zip(answer.dates, answer.values, strict=True)):
+        bounded = step < len(answer.lower)
         points.append(
             ForecastPoint(
                 date=date.date(),
                 value=float(value),
-                lower=float(lower[step]) if bounded else None,
-                upper=float(upper[step]) if bounded else None,
-                level=prepared.level if bounded else None,
+                lower=float(answer.lower[step]) if bounded else None,
+                upper=float(answer.upper[step]) if bounded else None,
+                level=answer.level if bounded else None,
             )
         )
     return points

@@ -65,46 +65,59 @@ def validate_prices(frame: pd.DataFrame, ticker: str, source: str) -> pd.DataFra
         index = index.tz_localize(None)
     out.index = index.normalize().as_unit("ns").rename("date")
 
-    bad_rows = out.isna().any(axis=1) | ~np.isfinite(out.to_numpy()).all(axis=1)
+    values = out.to_numpy()  # (T, 6) in COLUMNS order: one pass of array checks
+    bad_rows = ~np.isfinite(values).all(axis=1)
     if bad_rows.any():
         log.warning(
             "%s (%s): dropped %d rows with missing or infinite values (%s)",
             ticker,
             source,
             int(bad_rows.sum()),
-            _dates(out.index[bad_rows.to_numpy()]),
+            _dates(out.index[bad_rows]),
         )
-        out = out.loc[~bad_rows.to_numpy()]
+        out = out.loc[~bad_rows]
+        values = values[~bad_rows]
     if out.empty:
         raise PriceDataError(f"{ticker} ({source}): no price rows")
-
-    duplicated = out.index[out.index.duplicated()]
-    if len(duplicated):
-        raise PriceDataError(f"{ticker} ({source}): duplicate dates {_dates(duplicated.unique())}")
-    backwards = out.index[1:][np.diff(out.index.to_numpy().astype("int64")) <= 0]
-    if len(backwards):
-        raise PriceDataError(
-            f"{ticker} ({source}): dates must be strictly increasing; out of order at "
-            f"{_dates(backwards)}"
-        )
-    for column in PRICE_COLUMNS:
-        bad = out.index[(out[column] <= 0).to_numpy()]
-        if len(bad):
-            raise PriceDataError(
-                f"{ticker} ({source}): column {column!r} must be positive; "
-                f"got non-positive values on {_dates(bad)}"
-            )
-    bad = out.index[(out["volume"] < 0).to_numpy()]
-    if len(bad):
-        raise PriceDataError(
-            f"{ticker} ({source}): column 'volume' must be >= 0; negative on {_dates(bad)}"
-        )
-    bad = out.index[(out["high"] < out["low"]).to_numpy()]
-    if len(bad):
-        raise PriceDataError(f"{ticker} ({source}): 'high' is below 'low' on {_dates(bad)}")
-
+    _check_dates(out.index, ticker, source)
+    _check_values(out.index, values, ticker, source)
     out.attrs = {"ticker": ticker, "source": source}
     return out
+
+
+def _check_dates(index: pd.Index, ticker: str, source: str) -> None:
+    steps = np.diff(index.to_numpy().astype("int64"))
+    if (steps > 0).all():
+        return
+    duplicated = index[index.duplicated()]
+    if len(duplicated):
+        raise PriceDataError(f"{ticker} ({source}): duplicate dates {_dates(duplicated.unique())}")
+    raise PriceDataError(
+        f"{ticker} ({source}): dates must be strictly increasing; out of order at "
+        f"{_dates(index[1:][steps <= 0])}"
+    )
+
+
+def _check_values(index: pd.Index, values: np.ndarray, ticker: str, source: str) -> None:
+    """Prices > 0, volume >= 0, high >= low: PriceDataError naming the column and dates."""
+    prices = values[:, : len(PRICE_COLUMNS)]
+    if (prices <= 0).any():
+        column = int(np.flatnonzero((prices <= 0).any(axis=0))[0])
+        raise PriceDataError(
+            f"{ticker} ({source}): column {PRICE_COLUMNS[column]!r} must be positive; "
+            f"got non-positive values on {_dates(index[prices[:, column] <= 0])}"
+        )
+    volume = values[:, COLUMNS.index("volume")]
+    if (volume < 0).any():
+        raise PriceDataError(
+            f"{ticker} ({source}): column 'volume' must be >= 0; negative on "
+            f"{_dates(index[volume < 0])}"
+        )
+    inverted = values[:, COLUMNS.index("high")] < values[:, COLUMNS.index("low")]
+    if inverted.any():
+        raise PriceDataError(
+            f"{ticker} ({source}): 'high' is below 'low' on {_dates(index[inverted])}"
+        )
 
 
 def clip_dates(

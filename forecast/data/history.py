@@ -1,37 +1,154 @@
-"""User-supplied recent prices (API bodies, pyfunc inputs) -> a validated price frame."""
+"""Request rows (API bodies, pyfunc inputs, the logged input example) -> a validated price frame.
+
+The one rule for prices a user sends: dates oldest first and not in the future; a `close` on
+every row (or an `adj_close` on every row); `adj_close` on every row or on none, so a forecast
+never mixes split-adjusted and raw prices; the columns the model's features read; finite
+numbers. The columns the features do not read are filled from the close (volume from 0), so a
+`close` model needs only dates and closes.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from forecast.config import REQUIRED_COLUMNS
 from forecast.data.errors import PriceDataError
-from forecast.data.frame import complete_columns, validate_prices
+from forecast.data.frame import COLUMNS, validate_prices
+
+Rows = pd.DataFrame | Mapping[str, Sequence[Any]]  # columns of rows, oldest first
 
 
-def prices_from_rows(rows: pd.DataFrame, feature_set: str, ticker: str = "HISTORY") -> pd.DataFrame:
-    """Rows with `date` and `close` (or `adj_close`), plus the columns `feature_set` reads.
+class HistoryError(PriceDataError):
+    """Rows the rule refuses; `row` (from 0, oldest first) and `column` say where, when one
+    row or column is to blame."""
 
-    Missing price columns the features do not read are filled from close (volume from 0), so a
-    `close`-only model needs only dates and closes. Raises PriceDataError naming what is wrong.
-    """
-    frame = rows.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
-    if "date" not in frame.columns:
-        raise PriceDataError(f"history needs a 'date' column; got {list(frame.columns)}")
-    frame = complete_columns(frame, feature_set, "history")
-    dates = pd.to_datetime(frame["date"], errors="coerce")
-    if dates.isna().any():
-        bad = frame.loc[dates.isna(), "date"].head(3).tolist()
-        raise PriceDataError(f"history has unreadable dates {bad}; use YYYY-MM-DD")
-    frame.index = pd.DatetimeIndex(dates, name="date")
-    for column in ("open", "high", "low", "close", "adj_close", "volume"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    columns = ["open", "high", "low", "close", "adj_close", "volume"]
-    bad_rows = ~np.isfinite(frame[columns].to_numpy(dtype=np.float64)).all(axis=1)
-    if bad_rows.any():
-        dates_bad = [f"{d:%Y-%m-%d}" for d in frame.index[bad_rows][:3]]
-        raise PriceDataError(
-            f"history has {int(bad_rows.sum())} rows with missing, non-numeric or infinite prices "
-            f"(dates {dates_bad})"
+    def __init__(self, message: str, row: int | None = None, column: str | None = None) -> None:
+        super().__init__(message)
+        self.row, self.column = row, column
+
+
+def row_count(rows: Rows) -> int:
+    """How many rows `rows` holds (its longest column)."""
+    if isinstance(rows, pd.DataFrame):
+        return len(rows)
+    return max((len(values) for values in rows.values()), default=0)
+
+
+def _columns(rows: Rows) -> dict[str, Any]:
+    if isinstance(rows, pd.DataFrame):
+        return {str(c).strip().lower().replace(" ", "_"): rows[c].to_numpy() for c in rows}
+    return {str(c).strip().lower().replace(" ", "_"): v for c, v in rows.items()}
+
+
+def _dates(values: Any) -> np.ndarray:
+    """(T,) datetime64[D] from text, dates or datetime64; HistoryError naming the first bad."""
+    try:
+        days = np.asarray(values).astype("datetime64[D]")
+    except (ValueError, TypeError):
+        days = pd.to_datetime(pd.Series(values), errors="coerce").to_numpy()
+        days = days.astype("datetime64[D]")
+    bad = np.flatnonzero(np.isnat(days))
+    if len(bad):
+        shown = [str(v) for v in np.asarray(values, dtype=object)[bad[:3]]]
+        raise HistoryError(f"history has unreadable dates {shown}; use YYYY-MM-DD", bad[0], "date")
+    return days
+
+
+def _numbers(name: str, values: Any) -> np.ndarray:
+    """(T,) float64, NaN where a row has none; HistoryError naming the first non-number."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (ValueError, TypeError):
+        numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+        first = int(np.flatnonzero(np.isnan(numbers))[0])
+        raise HistoryError(
+            f"history row {first}: {name}={values[first]!r} is not a number", first, name
+        ) from None
+
+
+def _check_order(days: np.ndarray, today: dt.date | None) -> None:
+    backwards = np.flatnonzero(np.diff(days.astype(np.int64)) <= 0)
+    if len(backwards):
+        i = int(backwards[0]) + 1
+        raise HistoryError(
+            f"dates must be strictly increasing (oldest first); {days[i]} follows {days[i - 1]}",
+            i,
+            "date",
         )
-    return validate_prices(frame.drop(columns="date"), ticker, "history")
+    latest = np.datetime64(today or dt.date.today(), "D") + 1  # a time zone ahead: tomorrow
+    if len(days) and days[-1] > latest:
+        raise HistoryError(f"date {days[-1]} is in the future", len(days) - 1, "date")
+
+
+def _all_or_none(name: str, values: np.ndarray, days: np.ndarray) -> bool:
+    """Whether `name` is given: on every row (True), on none (False); HistoryError otherwise."""
+    missing = np.isnan(values)
+    if missing.all():
+        return False
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise HistoryError(
+            f"history has {name} on some rows only ({len(rows)} rows without it: dates "
+            f"{[str(d) for d in days[rows[:3]]]}{' ...' if len(rows) > 3 else ''}); give it on "
+            "every row or on none, so adjusted and raw prices never mix",
+            int(rows[0]),
+            name,
+        )
+    return True
+
+
+def prices_from_rows(
+    rows: Rows, feature_set: str, ticker: str = "HISTORY", *, today: dt.date | None = None
+) -> pd.DataFrame:
+    """The validated price frame of request rows (a frame or columns: `date`, `close` or
+    `adj_close`, plus the columns `feature_set` reads), by the rule in this module's docstring.
+    `today` is for tests. Raises HistoryError naming the row and column to blame."""
+    columns = _columns(rows)
+    if "date" not in columns:
+        raise HistoryError(f"history needs a 'date' column; got {list(columns)}")
+    days = _dates(columns["date"])
+    _check_order(days, today)
+    prices = {name: _numbers(name, columns[name]) for name in COLUMNS if name in columns}
+    given = {name for name, values in prices.items() if _all_or_none(name, values, days)}
+    if not given & {"close", "adj_close"}:
+        raise HistoryError(
+            f"history needs a 'close' (or 'adj_close') column; found {list(columns)}"
+        )
+    lacking = [c for c in REQUIRED_COLUMNS[feature_set] if c not in given | {"close"}]
+    if lacking:
+        raise HistoryError(
+            f"history lacks columns {lacking}, which features {feature_set!r} read; found "
+            f"{sorted(given)}"
+        )
+    close = prices["close"] if "close" in given else prices["adj_close"]
+    filled = {
+        "close": close,
+        "adj_close": prices["adj_close"] if "adj_close" in given else close,
+        **{c: prices[c] if c in given else close for c in ("open", "high", "low")},
+        "volume": prices["volume"] if "volume" in given else np.zeros(len(days)),
+    }
+    values = np.column_stack([filled[c] for c in COLUMNS])
+    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if len(bad):
+        raise HistoryError(
+            f"history has {len(bad)} rows with missing or infinite prices (dates "
+            f"{[str(d) for d in days[bad[:3]]]})",
+            int(bad[0]),
+        )
+    index = pd.DatetimeIndex(days.astype("datetime64[ns]"), name="date")
+    return validate_prices(pd.DataFrame(values, index=index, columns=COLUMNS), ticker, "history")
+
+
+def rows_of(prices: pd.DataFrame, feature_set: str, target: str) -> pd.DataFrame:
+    """The request rows a model of `feature_set` and `target` reads, from a price frame: `date`
+    as text and `close` (the target's prices) for the close set; every column otherwise. What
+    the rule above turns back into the frame's prices."""
+    dates = pd.DatetimeIndex(prices.index).strftime("%Y-%m-%d")
+    if feature_set == "close":
+        return pd.DataFrame({"date": dates, "close": prices[target].to_numpy()})
+    return pd.DataFrame({"date": dates, **{c: prices[c].to_numpy() for c in COLUMNS}})

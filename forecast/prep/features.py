@@ -32,13 +32,6 @@ def _close(prices: pd.DataFrame, target: str) -> pd.DataFrame:
     return prices[[target]]
 
 
-def target_features(target: np.ndarray, index: pd.DatetimeIndex, target_name: str) -> Features:
-    """The "close" set straight from target prices (T,) on `index`, without a price frame:
-    what build_features(prices, "close", target_name) gives for those prices."""
-    target = np.asarray(target, dtype=np.float64)
-    return Features(target[:, None].astype(np.float32), target, (target_name,), target_name, index)
-
-
 def _ohlcv(prices: pd.DataFrame, target: str) -> pd.DataFrame:
     frame = _adjusted_ohlc(prices)
     frame["close"] = prices[target]
@@ -83,7 +76,8 @@ def build_features(
     frame = _BUILDERS[feature_set](prices, target)
     return Features(
         values=frame.to_numpy(dtype=np.float32),
-        target=prices.loc[frame.index, target].to_numpy(dtype=np.float64),
+        # every builder drops leading rows only (returns: the first day's)
+        target=prices[target].to_numpy(dtype=np.float64)[len(prices) - len(frame) :],
         columns=tuple(str(c) for c in frame.columns),
         target_name=target,
         index=pd.DatetimeIndex(frame.index),

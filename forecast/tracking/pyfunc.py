@@ -30,7 +30,7 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
     package = Path(forecast.__file__).parent
     with tempfile.TemporaryDirectory() as tmp:
         saved = forecaster.save(Path(tmp) / "forecaster")
-        output = output_frame(forecaster.predict(_example_prices(example, forecaster)))
+        output = output_frame(forecaster.predict(example))  # the rows, by the one rule
         signature = _any_date(
             infer_signature(example, output, params={"horizon": forecaster.window.horizon})
         )
@@ -62,9 +62,3 @@ def _any_date(signature: ModelSignature) -> ModelSignature:
         for spec in signature.inputs.inputs
     ]
     return ModelSignature(Schema(columns), signature.outputs, signature.params)
-
-
-def _example_prices(example: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:
-    from forecast.data.history import prices_from_rows
-
-    return prices_from_rows(example, forecaster.window.features)

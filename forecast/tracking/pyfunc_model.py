@@ -26,14 +26,13 @@ class StockcastModel(PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        from forecast.data.history import prices_from_rows
         from forecast.tracking.pyfunc import output_frame
 
-        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        prices = prices_from_rows(frame, self.forecaster.window.features)
+        rows = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         horizon = (params or {}).get("horizon")
+        # the rows become prices by the rule POST /forecast uses (forecast.data.history)
         return output_frame(
-            self.forecaster.predict(prices, None if horizon is None else int(horizon))
+            self.forecaster.predict(rows, None if horizon is None else int(horizon))
         )
 
 

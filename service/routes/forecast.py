@@ -17,7 +17,7 @@ from service.forecasting import (
     prepare,
     problem,
 )
-from service.models import ModelStore
+from service.models import LoadedModel, ModelStore
 from service.schemas import (
     BatchItem,
     BatchRequest,
@@ -54,14 +54,20 @@ async def forecast(
     if model is None or request.history is None:  # may wait on the registry or the network
         return await run_in_threadpool(_forecast_blocking, request, store, settings)
     # a warm model and a given history: about a millisecond of CPU, cheaper inline than a thread hop
-    return forecast_many([prepare(request, model, settings)], model)[0]
+    return _one(request, model, settings)
 
 
 def _forecast_blocking(
     request: ForecastRequest, store: ModelStore, settings: Settings
 ) -> ForecastResponse:
-    model = store.get(request.ticker)
-    return forecast_many([prepare(request, model, settings)], model)[0]
+    return _one(request, store.get(request.ticker), settings)
+
+
+def _one(request: ForecastRequest, model: LoadedModel, settings: Settings) -> ForecastResponse:
+    (answer,) = forecast_many([prepare(request, model, settings)], model)
+    if isinstance(answer, RequestProblem):
+        raise answer
+    return answer
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS)  # type: ignore[arg-type]
@@ -93,7 +99,11 @@ def forecast_batch(batch: BatchRequest, store: StoreDep, settings: SettingsDep) 
         if ready:
             answers = forecast_many([p for _, p in ready], model)
             for (i, _), answer in zip(ready, answers, strict=True):
-                items[i] = BatchItem(ticker=ticker, status=200, forecast=answer)
+                items[i] = (
+                    _failed(ticker, answer)
+                    if isinstance(answer, RequestProblem)
+                    else BatchItem(ticker=ticker, status=200, forecast=answer)
+                )
     return BatchResponse(results=[items[i] for i in range(len(batch.requests))])
 
 

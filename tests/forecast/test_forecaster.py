@@ -14,7 +14,7 @@ from forecast.data.history import prices_from_rows
 from forecast.evaluation.conformal import FoldIntervals
 from forecast.forecaster import Forecaster
 from forecast.prep.encoding import WindowEncoder
-from forecast.prep.features import Features, build_features, target_features
+from forecast.prep.features import Features, build_features
 from tests.helpers import cross_validate
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
@@ -106,15 +106,6 @@ def test_forecast_refuses_features_the_model_cannot_read(prices):
     other = build_features(prices, "returns", "adj_close")
     with pytest.raises(ValueError, match="the model reads"):
         forecaster.forecast([other])
-
-
-def test_target_features_are_the_close_set_without_a_frame(prices):
-    expected = build_features(prices, "close", "close")
-    got = target_features(prices["close"].to_numpy(), prices.index, "close")
-    np.testing.assert_array_equal(got.values, expected.values)
-    np.testing.assert_array_equal(got.target, expected.target)
-    assert (got.columns, got.target_name) == (expected.columns, expected.target_name)
-    assert got.index.equals(expected.index) and got.values.dtype == np.float32
 
 
 def test_unfitted_forecaster_refuses():

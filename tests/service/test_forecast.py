@@ -224,6 +224,57 @@ def test_every_validation_rule_names_the_field(client, change, field, message):
     assert response.json()["request_id"]
 
 
+def test_adj_close_on_some_rows_only_is_a_422_naming_the_rows(client):
+    """Adjusted and raw prices never mix: the rule the pyfunc applies (test_pyfunc.py)."""
+    rows = history()
+    for row, day in zip(rows[:3], PRICES.index[-30:], strict=False):
+        row["adj_close"] = float(PRICES.loc[day, "adj_close"])
+    response = client.post("/forecast", json={"ticker": "AAPL", "history": rows})
+    assert response.status_code == 422, response.text
+    (problem,) = detail(response)
+    assert problem["loc"] == ["body", "history", 3, "adj_close"]
+    assert problem["msg"].startswith(
+        "history has adj_close on some rows only (27 rows without it: dates ['2012-11-14',"
+    )
+
+
+@pytest.fixture(scope="module")
+def ohlcv_registry(tmp_path_factory):
+    """A store whose champion reads open, high, low, close and volume."""
+    store = tmp_path_factory.mktemp("ohlcv")
+    train(store, "--features", "ohlcv")
+    return store
+
+
+@pytest.fixture
+def ohlcv_client(ohlcv_registry):
+    store = ohlcv_registry
+    with TestClient(create_app(settings_for(store)), raise_server_exceptions=False) as client:
+        wait_ready(client)
+        yield client, store
+
+
+def test_an_ohlcv_model_forecasts_over_http_from_full_rows(ohlcv_client):
+    client, store = ohlcv_client
+    recent = PRICES.iloc[-30:]
+    rows = [
+        {"date": f"{day:%Y-%m-%d}", **{c: float(row[c]) for c in row.index}}
+        for day, row in recent.iterrows()
+    ]
+    response = client.post("/forecast", json={"ticker": "AAPL", "history": rows})
+    assert response.status_code == 200, response.text
+    tracking.use_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+    forecaster = tracking.load_registered("stockcast-AAPL", "champion").forecaster
+    assert forecaster.window.features == "ohlcv"
+    expected = forecaster.predict(recent)
+    values = [p["value"] for p in response.json()["forecasts"]]
+    np.testing.assert_allclose(values, expected["forecast"].to_numpy(), rtol=1e-6)
+    # closes alone are not enough for it: the 422 names the columns it reads
+    closes = client.post("/forecast", json={"ticker": "AAPL", "history": history()})
+    assert closes.status_code == 422
+    assert "history lacks columns ['open', 'high', 'low', 'volume']" in detail(closes)[0]["msg"]
+
+
 def test_a_batch_answers_every_item_with_its_own_status(client):
     items = [
         {"ticker": "AAPL", "history": history()},

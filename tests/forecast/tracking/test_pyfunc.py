@@ -67,3 +67,17 @@ def test_horizon_param_shortens_and_bad_dates_are_named(logged):
     frame["date"] = frame["date"].astype(str).where(frame.index != 3, "not a date")
     with pytest.raises(Exception, match=r"unreadable dates \['not a date'\]"):
         model.predict(frame)
+
+
+def test_adj_close_on_some_rows_only_is_refused_naming_the_rows(logged):
+    """The one rule for request rows: the pyfunc and POST /forecast refuse alike."""
+    model, _, recent, _ = logged
+    frame = pd.DataFrame(
+        {
+            "date": recent.index.strftime("%Y-%m-%d"),
+            "close": recent["close"].to_numpy(),
+            "adj_close": recent["adj_close"].where(np.arange(len(recent)) < 20).to_numpy(),
+        }
+    )
+    with pytest.raises(Exception, match=r"history has adj_close on some rows only \(5 rows"):
+        model.unwrap_python_model().predict(None, frame)  # past MLflow's schema: the rule itself
