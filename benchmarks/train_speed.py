@@ -33,7 +33,7 @@ from forecast.config import LSTMConfig, TrainConfig
 from forecast.models import StackedLSTM
 from forecast.models.device import physical_cores, resolve_device
 from forecast.models.training import WindowedData, seed_everything, train
-from forecast.prep.scaling import MinMaxScaler
+from forecast.prep.scaling import make_scaler
 from forecast.prep.windowing import make_windows
 
 LOOKBACK, HORIZON, HIDDEN = 60, 1, (64, 32, 16)
@@ -43,7 +43,7 @@ FLOP_PER_WINDOW_STEP = 11.8e6  # forward + backward of the 64-32-16 model on one
 def gbm_windows(rows: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     prices = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, rows)))
-    scaled = MinMaxScaler().fit(prices).transform(prices)
+    scaled = make_scaler("minmax").fit(prices).transform(prices)
     X, y = make_windows(scaled.astype(np.float32), scaled, LOOKBACK, HORIZON)
     return np.ascontiguousarray(X), np.ascontiguousarray(y, dtype=np.float32)
 

@@ -143,7 +143,17 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 # where each feature set puts the target price among its columns (None: it has no price column)
 TARGET_COLUMN: dict[str, int | None] = {"close": 0, "ohlcv": 3, "returns": None}
-SCALERS = ("minmax", "standard", "window", "log_return")
+# --scaler names served by scikit-learn's invertible transformers (sklearn.preprocessing), each
+# fitted per column on training rows; its fitted state saved as JSON (forecast/prep/scaling.py)
+SKLEARN_SCALERS = {
+    "minmax": "MinMaxScaler",
+    "standard": "StandardScaler",
+    "robust": "RobustScaler",
+    "maxabs": "MaxAbsScaler",
+    "quantile": "QuantileTransformer",
+    "power": "PowerTransformer",
+}
+SCALERS = ("minmax", "standard", "window", "log_return", "robust", "maxabs", "quantile", "power")
 TARGETS = ("adj_close", "close")
 CV_MODES = ("expanding", "sliding")
 # prediction interval levels calibrated, evaluated and served unless a run asks for others
@@ -160,7 +170,7 @@ class WindowConfig(_Config):
     target: str = "adj_close"  # the price column forecast
     # window: each window over its last price, so a trend never leaves the training range (minmax,
     # the tutorials' choice, breaks when test prices exceed every training price)
-    scaler: str = "window"  # minmax | standard | window | log_return (forecast/scaling.py)
+    scaler: str = "window"  # SCALERS: window | log_return | a scikit-learn name (prep/scaling.py)
     stride: int = 1  # step between training windows
 
     @property
@@ -238,11 +248,12 @@ def for_window(lstm: LSTMConfig, window: WindowConfig, n_features: int | None = 
             f"LSTMConfig.horizon={lstm.horizon} disagrees with WindowConfig.horizon="
             f"{window.horizon}; set the horizon on WindowConfig only (the network's is derived)"
         )
-    # the naive forecast in model space is the target's scaled input for minmax and standard
-    # (and for window per step); a constant otherwise (0, or log_return's zero return)
+    # the naive forecast in model space is the target's scaled input for the per-column
+    # scikit-learn scalers (and for window per step); a constant otherwise (0, or log_return's
+    # zero return)
     column = None
     per_step_window = lstm.head == "per_step" and window.scaler == "window"
-    if lstm.residual and (window.scaler in ("minmax", "standard") or per_step_window):
+    if lstm.residual and (window.scaler in SKLEARN_SCALERS or per_step_window):
         column = TARGET_COLUMN[window.features]
         if column is None:
             raise ValueError(

@@ -15,13 +15,13 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from forecast.config import SCALERS
+from forecast.config import SCALERS, SKLEARN_SCALERS
 
 
 class Scaler:
     """Base of the reversible transforms; subclasses fill `kind`, `_fit`, `_forward`, `_inverse`."""
 
-    kind: ClassVar[str]
+    kind: str
     _state: ClassVar[tuple[str, ...]] = ()
 
     n_features_in_: int
@@ -48,12 +48,8 @@ class Scaler:
         """JSON-ready parameters and fitted state; `scaler_from_dict` rebuilds it."""
         self._require_fitted()
         out: dict[str, Any] = {"kind": self.kind, "n_features_in_": self.n_features_in_}
-        out.update(self._params())
         out.update({name: getattr(self, name).tolist() for name in self._state})
         return out
-
-    def _params(self) -> dict[str, Any]:
-        return {}
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "n_features_in_"):
@@ -98,55 +94,103 @@ def _safe_scale(spread: np.ndarray) -> np.ndarray:
     return np.where(spread > np.finfo(np.float64).eps, spread, 1.0)
 
 
-class MinMaxScaler(Scaler):
-    """(x - min) / (max - min) into `feature_range`, the classic LSTM tutorial choice."""
+class SklearnScaler(Scaler):
+    """A scikit-learn transformer (config.SKLEARN_SCALERS: minmax is MinMaxScaler, robust is
+    RobustScaler...) fitted per column on training rows; any shape (..., F) is transformed as
+    rows of F columns. Its fitted state is saved as JSON (parameters, arrays and nested
+    transformers; no pickle) and rebuilt from sklearn.preprocessing by class name."""
 
-    kind = "minmax"
-    _state = ("data_min_", "data_max_")
-
-    def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:
-        self.feature_range = feature_range
-
-    def _params(self) -> dict[str, Any]:
-        return {"feature_range": list(self.feature_range)}
-
-    def _fit(self, rows: np.ndarray) -> None:
-        low, high = self.feature_range
-        if not low < high:
-            raise ValueError(
-                f"feature_range must be (low, high) with low < high; got {self.feature_range}"
-            )
-        self.data_min_ = rows.min(axis=0)
-        self.data_max_ = rows.max(axis=0)
-
-    def _span(self) -> tuple[np.ndarray, float]:
-        low, high = self.feature_range
-        return _safe_scale(self.data_max_ - self.data_min_) / (high - low), low
-
-    def _forward(self, values: np.ndarray) -> np.ndarray:
-        span, low = self._span()
-        return _same_ndim(values, (_lift(values) - self.data_min_) / span + low)
-
-    def _inverse(self, values: np.ndarray, anchor: np.ndarray | None) -> np.ndarray:
-        span, low = self._span()
-        return _same_ndim(values, (_lift(values) - low) * span + self.data_min_)
-
-
-class StandardScaler(Scaler):
-    """(x - mean) / std."""
-
-    kind = "standard"
-    _state = ("mean_", "scale_")
+    def __init__(self, kind: str) -> None:
+        if kind not in SKLEARN_SCALERS:
+            raise ValueError(f"scaler={kind!r} is not one of {', '.join(SKLEARN_SCALERS)}")
+        self.kind = kind
 
     def _fit(self, rows: np.ndarray) -> None:
-        self.mean_ = rows.mean(axis=0)
-        self.scale_ = _safe_scale(rows.std(axis=0))
+        import sklearn.preprocessing
+
+        transformer = getattr(sklearn.preprocessing, SKLEARN_SCALERS[self.kind])
+        options = {"n_quantiles": min(1000, len(rows))} if self.kind == "quantile" else {}
+        self.transformer_ = transformer(**options).fit(rows)
+
+    def _apply(self, values: np.ndarray, how: str) -> np.ndarray:
+        lifted = _lift(values)
+        flat = lifted.reshape(-1, lifted.shape[-1])
+        out = getattr(self.transformer_, how)(flat).reshape(lifted.shape)
+        return _same_ndim(values, out)
 
     def _forward(self, values: np.ndarray) -> np.ndarray:
-        return _same_ndim(values, (_lift(values) - self.mean_) / self.scale_)
+        return self._apply(values, "transform")
 
     def _inverse(self, values: np.ndarray, anchor: np.ndarray | None) -> np.ndarray:
-        return _same_ndim(values, _lift(values) * self.scale_ + self.mean_)
+        return self._apply(values, "inverse_transform")
+
+    def to_dict(self) -> dict[str, Any]:
+        self._require_fitted()
+        return {
+            "kind": self.kind,
+            "n_features_in_": self.n_features_in_,
+            "sklearn": estimator_to_dict(self.transformer_),
+        }
+
+
+def estimator_to_dict(estimator: Any) -> dict[str, Any]:
+    """A fitted scikit-learn transformer as JSON-ready data: its class, its constructor
+    parameters and every fitted attribute. ValueError naming an attribute JSON cannot hold."""
+    params = estimator.get_params(deep=False)
+    name = type(estimator).__name__
+    return {
+        "class": name,
+        "params": {key: _to_json(value, f"{name}.{key}") for key, value in params.items()},
+        "fitted": {
+            key: _to_json(value, f"{name}.{key}")
+            for key, value in vars(estimator).items()
+            if key not in params
+        },
+    }
+
+
+def estimator_from_dict(data: dict[str, Any]) -> Any:
+    """Rebuild `estimator_to_dict` output; only SKLEARN_SCALERS' classes are ever built."""
+    import sklearn.preprocessing
+
+    name = str(data.get("class"))
+    if name not in SKLEARN_SCALERS.values():
+        raise ValueError(
+            f"saved transformer {name!r} is not one of {', '.join(SKLEARN_SCALERS.values())}"
+        )
+    params = {key: _from_json(value) for key, value in data["params"].items()}
+    estimator = getattr(sklearn.preprocessing, name)(**params)
+    for key, value in data["fitted"].items():
+        setattr(estimator, key, _from_json(value))
+    return estimator
+
+
+def _to_json(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"tuple": [_to_json(v, where) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"dict": {k: _to_json(v, f"{where}[{k!r}]") for k, v in value.items()}}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return {"array": value.tolist(), "dtype": str(value.dtype)}
+    if hasattr(value, "get_params"):
+        return {"estimator": estimator_to_dict(value)}
+    raise ValueError(f"{where} ({type(value).__name__}) cannot be saved as JSON")
+
+
+def _from_json(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    if "tuple" in value:
+        return tuple(_from_json(v) for v in value["tuple"])
+    if "dict" in value:
+        return {k: _from_json(v) for k, v in value["dict"].items()}
+    if "array" in value:
+        return np.asarray(value["array"], dtype=value["dtype"])
+    return estimator_from_dict(value["estimator"])
 
 
 class WindowScaler(Scaler):
@@ -253,29 +297,58 @@ def _anchor(anchor: np.ndarray | None, values: np.ndarray, kind: str) -> np.ndar
     return _nonzero_anchor(base.reshape(shape))
 
 
-_BY_KIND: dict[str, type[Scaler]] = {
-    cls.kind: cls for cls in (MinMaxScaler, StandardScaler, WindowScaler, LogReturnScaler)
-}
-if set(_BY_KIND) != set(SCALERS):  # config.py names them; each needs a class here
-    raise ImportError(f"scaler classes {sorted(_BY_KIND)} differ from {SCALERS}")
+_BY_KIND: dict[str, type[Scaler]] = {cls.kind: cls for cls in (WindowScaler, LogReturnScaler)}
+if set(_BY_KIND) | set(SKLEARN_SCALERS) != set(SCALERS):  # config.py names them
+    raise ImportError(f"scalers {sorted(_BY_KIND)} + {SKLEARN_SCALERS} differ from {SCALERS}")
 
 
 def make_scaler(kind: str) -> Scaler:
-    """An unfitted scaler of `kind`: minmax, standard, window or log_return."""
+    """An unfitted scaler of `kind` (config.SCALERS): window, log_return or a scikit-learn one."""
     if kind not in SCALERS:
         raise ValueError(f"scaler={kind!r} is not one of {', '.join(SCALERS)}")
-    return _BY_KIND[kind]()
+    return SklearnScaler(kind) if kind in SKLEARN_SCALERS else _BY_KIND[kind]()
 
 
 def scaler_from_dict(data: dict[str, Any]) -> Scaler:
-    """Rebuild a fitted scaler from `Scaler.to_dict()` output (plain JSON, no pickle)."""
+    """Rebuild a fitted scaler from `Scaler.to_dict()` output (plain JSON, no pickle); models
+    saved before scikit-learn did minmax and standard load as the same transform."""
     kind = data.get("kind")
     if kind not in SCALERS:
         raise ValueError(f"saved scaler kind {kind!r} is not one of {', '.join(SCALERS)}")
     scaler = make_scaler(kind)
-    if isinstance(scaler, MinMaxScaler) and "feature_range" in data:
-        scaler.feature_range = (float(data["feature_range"][0]), float(data["feature_range"][1]))
     scaler.n_features_in_ = int(data["n_features_in_"])
+    if isinstance(scaler, SklearnScaler):
+        state = data["sklearn"] if "sklearn" in data else _sklearn_state_of_old(data)
+        scaler.transformer_ = estimator_from_dict(state)
+        return scaler
     for name in scaler._state:
         setattr(scaler, name, np.asarray(data[name], dtype=np.float64))
     return scaler
+
+
+def _sklearn_state_of_old(data: dict[str, Any]) -> dict[str, Any]:
+    """What scikit-learn fits for the state Stockcast's own minmax and standard scalers saved."""
+    n = int(data["n_features_in_"])
+    if data["kind"] == "standard":
+        scale = np.asarray(data["scale_"], dtype=np.float64)
+        fitted = {"mean_": data["mean_"], "scale_": scale.tolist(), "var_": (scale**2).tolist()}
+        params: dict[str, Any] = {}
+    else:
+        low, high = (float(v) for v in data.get("feature_range", (0.0, 1.0)))
+        data_min = np.asarray(data["data_min_"], dtype=np.float64)
+        data_range = np.asarray(data["data_max_"], dtype=np.float64) - data_min
+        scale = (high - low) / np.where(data_range > np.finfo(np.float64).eps, data_range, 1.0)
+        fitted = {
+            "data_min_": data_min.tolist(),
+            "data_max_": data["data_max_"],
+            "data_range_": data_range.tolist(),
+            "scale_": scale.tolist(),
+            "min_": (low - data_min * scale).tolist(),
+        }
+        params = {"feature_range": {"tuple": [low, high]}}
+    arrays = {k: {"array": v, "dtype": "float64"} for k, v in fitted.items()}
+    return {
+        "class": SKLEARN_SCALERS[data["kind"]],
+        "params": params,
+        "fitted": {**arrays, "n_features_in_": n, "n_samples_seen_": 0},
+    }

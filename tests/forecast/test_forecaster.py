@@ -26,7 +26,9 @@ def prices():
     return load_prices("MSFT", start="2010-01-01", end="2012-12-31", source="sample")
 
 
-@pytest.mark.parametrize("scaler", ["minmax", "standard", "window", "log_return"])
+@pytest.mark.parametrize(
+    "scaler", ["minmax", "standard", "window", "log_return", "robust", "maxabs"]
+)
 def test_encoder_targets_decode_back_to_prices(scaler):
     rng = np.random.default_rng(0)
     target = 50 * np.exp(rng.normal(0, 0.02, 300).cumsum())
@@ -40,6 +42,16 @@ def test_encoder_targets_decode_back_to_prices(scaler):
     np.testing.assert_array_equal(encoded.anchor, target[origins - 1])
     rebuilt = WindowEncoder.from_dict(json.loads(json.dumps(encoder.to_dict())))
     np.testing.assert_allclose(rebuilt.decode(encoded.y, encoded.anchor), expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("scaler", ["robust", "quantile", "power"])
+def test_a_scikit_learn_scaler_trains_saves_and_serves_a_residual_model(tmp_path, prices, scaler):
+    window = WindowConfig(lookback=20, horizon=2, scaler=scaler)
+    forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
+    assert forecaster.model_.config.naive_column == 0  # the target's scaled input: residual
+    loaded = Forecaster.load(forecaster.save(tmp_path / scaler))
+    pd.testing.assert_frame_equal(loaded.predict(prices), forecaster.predict(prices))
+    assert np.isfinite(loaded.predict(prices)["forecast"]).all()
 
 
 def test_encoder_windows_see_only_rows_before_the_origin():

@@ -287,6 +287,11 @@ def test_a_failed_or_interrupted_run_registers_nothing_and_keeps_the_champion(
         (["AAPL", "--workers", "0"], "workers must be auto or a whole number >= 1; got '0'"),
         (["AAPL", "--executor", "spark"], "invalid choice: 'spark'"),
         (
+            ["AAPL", "--scaler", "median"],
+            "argument --scaler: invalid choice: 'median' (choose from 'minmax', 'standard', "
+            "'window', 'log_return', 'robust', 'maxabs', 'quantile', 'power')",
+        ),
+        (
             ["AAPL", "--horizon", "300"],
             "horizon=300 needs test blocks of at least 300 rows (one forecast's steps); "
             "test_size=250",
