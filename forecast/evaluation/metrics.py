@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics import (
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    root_mean_squared_error,
+)
 
 METRICS = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy")
 
@@ -27,12 +32,14 @@ def forecast_metrics(
     error = forecast - actual
     moved = np.sign(actual - last_observed[:, None])
     predicted = np.sign(forecast - last_observed[:, None])
+    # scikit-learn's, per step (each column an output); sMAPE, MASE and direction it has not
+    mae = mean_absolute_error(actual, forecast, multioutput="raw_values")
     return {
-        "mae": np.mean(np.abs(error), axis=0),
-        "rmse": np.sqrt(np.mean(error**2, axis=0)),
-        "mape": 100 * np.mean(np.abs(error) / np.abs(actual), axis=0),
+        "mae": mae,
+        "rmse": root_mean_squared_error(actual, forecast, multioutput="raw_values"),
+        "mape": 100 * mean_absolute_percentage_error(actual, forecast, multioutput="raw_values"),
         "smape": 100 * np.mean(2 * np.abs(error) / (np.abs(actual) + np.abs(forecast)), axis=0),
-        "mase": np.mean(np.abs(error), axis=0) / mase_scale,
+        "mase": mae / mase_scale,
         "directional_accuracy": np.mean(moved == predicted, axis=0),
     }
 
@@ -42,7 +49,7 @@ def overall(
 ) -> dict[str, float]:
     """One number per metric over all steps (RMSE over all errors, not a mean of RMSEs)."""
     out = {name: float(np.mean(values)) for name, values in per_step.items()}
-    out["rmse"] = float(np.sqrt(np.mean((forecast - actual) ** 2)))
+    out["rmse"] = float(root_mean_squared_error(actual.ravel(), forecast.ravel()))
     return out
 
 

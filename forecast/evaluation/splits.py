@@ -1,9 +1,15 @@
-"""Walk-forward splits over time rows: every test block follows its training rows in time."""
+"""Walk-forward splits over time rows: every test block follows its training rows in time.
+
+scikit-learn's TimeSeriesSplit makes them (test_size, gap; max_train_size for sliding); the
+guards here give Stockcast's errors with the numbers, and Folds number them from 1."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import TimeSeriesSplit
 
 from forecast.config import CV_MODES
 
@@ -67,8 +73,11 @@ def walk_forward_splits(
             f"n_folds={n_folds} x test_size={test_size} with gap={gap} and at least "
             f"{max(min_train_rows, train_size or 0)} training rows need {need} rows; got {n_rows}"
         )
-    for k in range(n_folds):
-        test_start = first_test + k * test_size
-        train_end = test_start - gap
-        train_start = 0 if mode == "expanding" else train_end - (train_size or 0)
-        yield Fold(k, train_start, train_end, test_start, test_start + test_size)
+    splitter = TimeSeriesSplit(
+        n_splits=n_folds,
+        test_size=test_size,
+        gap=gap,
+        max_train_size=train_size if mode == "sliding" else None,
+    )
+    for k, (train, test) in enumerate(splitter.split(np.empty((n_rows, 0)))):
+        yield Fold(k, int(train[0]), int(train[-1]) + 1, int(test[0]), int(test[-1]) + 1)

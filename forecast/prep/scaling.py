@@ -106,9 +106,9 @@ class SklearnScaler(Scaler):
         self.kind = kind
 
     def _fit(self, rows: np.ndarray) -> None:
-        import sklearn.preprocessing
+        from sklearn import preprocessing  # here: the scaler-free models never import it
 
-        transformer = getattr(sklearn.preprocessing, SKLEARN_SCALERS[self.kind])
+        transformer = getattr(preprocessing, SKLEARN_SCALERS[self.kind])
         options = {"n_quantiles": min(1000, len(rows))} if self.kind == "quantile" else {}
         self.transformer_ = transformer(**options).fit(rows)
 
@@ -151,7 +151,7 @@ def estimator_to_dict(estimator: Any) -> dict[str, Any]:
 
 def estimator_from_dict(data: dict[str, Any]) -> Any:
     """Rebuild `estimator_to_dict` output; only SKLEARN_SCALERS' classes are ever built."""
-    import sklearn.preprocessing
+    from sklearn import preprocessing
 
     name = str(data.get("class"))
     if name not in SKLEARN_SCALERS.values():
@@ -159,7 +159,7 @@ def estimator_from_dict(data: dict[str, Any]) -> Any:
             f"saved transformer {name!r} is not one of {', '.join(SKLEARN_SCALERS.values())}"
         )
     params = {key: _from_json(value) for key, value in data["params"].items()}
-    estimator = getattr(sklearn.preprocessing, name)(**params)
+    estimator = getattr(preprocessing, name)(**params)
     for key, value in data["fitted"].items():
         setattr(estimator, key, _from_json(value))
     return estimator

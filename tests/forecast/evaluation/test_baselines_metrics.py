@@ -61,3 +61,19 @@ def test_mase_scale_and_skill_and_aggregates():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match=r"actual \(2, 2\) and forecast \(2, 3\) differ"):
         forecast_metrics(np.ones((2, 2)), np.ones((2, 3)), np.ones(2), 1.0)
+
+
+def test_scikit_learns_metrics_give_the_values_computed_by_hand_before():
+    """MAE, RMSE and MAPE come from sklearn.metrics: equal to the formulas they replaced."""
+    rng = np.random.default_rng(0)
+    actual = 50 + rng.normal(0, 5, (400, 5)).cumsum(axis=0) ** 2 / 50 + 1
+    forecast = actual * (1 + rng.normal(0, 0.02, actual.shape))
+    steps = forecast_metrics(actual, forecast, actual[:, 0] * 0.99, mase_scale=0.7)
+    error = forecast - actual
+    np.testing.assert_allclose(steps["mae"], np.mean(np.abs(error), axis=0), rtol=1e-12)
+    np.testing.assert_allclose(steps["rmse"], np.sqrt(np.mean(error**2, axis=0)), rtol=1e-12)
+    mape = 100 * np.mean(np.abs(error) / np.abs(actual), axis=0)
+    np.testing.assert_allclose(steps["mape"], mape, rtol=1e-12)
+    np.testing.assert_allclose(steps["mase"], np.mean(np.abs(error), axis=0) / 0.7, rtol=1e-12)
+    total = overall(steps, actual, forecast)
+    assert total["rmse"] == pytest.approx(np.sqrt(np.mean(error**2)), rel=1e-12)

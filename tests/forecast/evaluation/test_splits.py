@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from forecast.evaluation.splits import walk_forward_splits
@@ -50,3 +51,38 @@ def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError) as err:
         list(walk_forward_splits(100, args.pop("n_folds"), args.pop("test_size"), **args))
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_rows": 3270, "n_folds": 5, "test_size": 250, "gap": 0},
+        {"n_rows": 3270, "n_folds": 5, "test_size": 250, "gap": 4},
+        {
+            "n_rows": 500,
+            "n_folds": 3,
+            "test_size": 40,
+            "gap": 2,
+            "mode": "sliding",
+            "train_size": 90,
+        },
+    ],
+)
+def test_the_folds_are_scikit_learns_time_series_splits(kwargs):
+    from sklearn.model_selection import TimeSeriesSplit
+
+    n_rows = kwargs.pop("n_rows")
+    folds = list(
+        walk_forward_splits(n_rows, kwargs.pop("n_folds"), kwargs.pop("test_size"), **kwargs)
+    )
+    sliding = kwargs.get("mode") == "sliding"
+    splitter = TimeSeriesSplit(
+        n_splits=len(folds),
+        test_size=folds[0].test_end - folds[0].test_start,
+        gap=kwargs["gap"],
+        max_train_size=kwargs.get("train_size") if sliding else None,
+    )
+    for fold, (train, test) in zip(folds, splitter.split(np.arange(n_rows)), strict=True):
+        np.testing.assert_array_equal(np.arange(fold.train_start, fold.train_end), train)
+        np.testing.assert_array_equal(np.arange(fold.test_start, fold.test_end), test)
+    assert [f.number for f in folds] == list(range(1, len(folds) + 1))
