@@ -18,6 +18,17 @@ def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
 
 
+def check_levels(levels: object) -> tuple[float, ...]:
+    """Prediction interval levels as a tuple: one or more numbers strictly between 0 and 1 (the
+    one rule for --levels, config files, CVConfig and calibrations). ValueError otherwise."""
+    values = tuple(levels) if isinstance(levels, tuple | list) else ()
+    if not values or any(
+        isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < 1 for v in values
+    ):
+        raise ValueError(f"levels must be numbers between 0 and 1; got {levels!r}")
+    return tuple(float(v) for v in values)
+
+
 def check_executor(name: str) -> str:
     """`name` when it is one of EXECUTORS; ValueError naming them otherwise."""
     _choice("executor", name, EXECUTORS)
@@ -216,10 +227,7 @@ class CVConfig(_Config):
         if self.gap is not None:
             _at_least("gap", self.gap, 0)
         _at_least("repeats", self.repeats, 1)
-        if not self.levels or any(
-            not isinstance(v, int | float) or not 0 < v < 1 for v in self.levels
-        ):
-            raise ValueError(f"levels must be one or more numbers in (0, 1); got {self.levels!r}")
+        check_levels(self.levels)
 
 
 def cv_gap(window: WindowConfig, cv: CVConfig) -> int:

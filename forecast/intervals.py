@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from forecast.config import check_levels
+
 # trading days: RiskMetrics' daily decay of 0.94, as a half-life (log 0.5 / log 0.94 = 11.2)
 EWMA_HALFLIFE = 11.2
 # how today's volatility is read from the window's log returns: "absolute", the EWMA of |r|
@@ -186,9 +188,7 @@ class Calibration:
         values = np.asarray(calibration_scores, dtype=np.float64)
         if values.ndim != 2 or len(values) == 0:
             raise ValueError(f"calibration scores must be (N >= 1, H); got {values.shape}")
-        for level in levels:
-            if not 0 < level < 1:
-                raise ValueError(f"levels must lie in (0, 1); got {level!r}")
+        check_levels(levels)
         lower, upper = {}, {}
         for level in levels:
             tail = (1 - level) / 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -16,6 +16,7 @@ from forecast.config import (
     EXECUTORS,
     FEATURE_SETS,
     HEADS,
+    LEVELS,
     SCALERS,
     SOURCES,
     CVConfig,
@@ -23,9 +24,11 @@ from forecast.config import (
     TrainConfig,
     WindowConfig,
     check_executor,
+    check_levels,
     cv_gap,
     for_window,
 )
+from forecast.pipeline.options import FIT_THREADS, PipelineOptions
 from forecast.tracking.names import EXPERIMENT
 
 # option dest -> (config section, field)
@@ -68,35 +71,12 @@ _RUN_KEYS = (
     "workers",
     "executor",
 )
-# torch threads per fit in the pipeline: a small LSTM's serial recurrence gains little from more,
-# and results depend on this number (never on the worker count), so it has one default
-FIT_THREADS = 1
 _SECTIONS: dict[str, Any] = {
     "window": WindowConfig,
     "lstm": LSTMConfig,
     "train": TrainConfig,
     "cv": CVConfig,
 }
-
-
-@dataclass(frozen=True)
-class PipelineOptions:
-    tickers: tuple[str, ...]
-    window: WindowConfig
-    lstm: LSTMConfig
-    train: TrainConfig
-    cv: CVConfig
-    source: str = "auto"
-    csv: str | None = None
-    start: str | None = None
-    end: str | None = None
-    data_dir: str | None = None
-    tracking_uri: str | None = None
-    experiment: str = EXPERIMENT
-    register: bool = True
-    promote: bool = False
-    workers: int | None = None  # None: auto, physical cores // threads per fit
-    executor: str = "local"
 
 
 def _default(section: str, name: str) -> Any:
@@ -133,16 +113,16 @@ def _workers(text: str) -> int | None:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+_LEVELS_TEXT = ",".join(f"{level:g}" for level in LEVELS)
+
+
 def _levels(text: str) -> tuple[float, ...]:
     try:
-        levels = tuple(float(part) for part in text.split(",") if part.strip())
+        return check_levels([float(part) for part in text.split(",") if part.strip()])
     except ValueError:
-        levels = ()
-    if not levels or not all(0 < level < 1 for level in levels):
         raise argparse.ArgumentTypeError(
-            f"levels must be numbers between 0 and 1 like 0.8,0.95; got {text!r}"
-        )
-    return levels
+            f"levels must be numbers between 0 and 1 like {_LEVELS_TEXT}; got {text!r}"
+        ) from None
 
 
 def price_source(source: str | None, csv: str | None) -> str:
@@ -280,8 +260,9 @@ def _add_cv_options(parser: argparse.ArgumentParser) -> None:
     cv.add_argument(
         "--levels",
         type=_levels,
-        metavar="0.8,0.95",
-        help="prediction interval levels, each calibrated on earlier folds (default 0.8,0.95)",
+        metavar=_LEVELS_TEXT,
+        help="prediction interval levels, each calibrated on earlier folds (default "
+        f"{_LEVELS_TEXT})",
     )
 
 
@@ -364,7 +345,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         key: getattr(args, key, None) if getattr(args, key, None) is not None else file.get(key)
         for key in _RUN_KEYS
     }
-    return PipelineOptions(
+    options = PipelineOptions(
         tickers=tuple(normalize_ticker(t) for t in args.tickers),
         window=configs["window"],
         lstm=configs["lstm"],
@@ -382,3 +363,25 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         workers=parse_workers(run["workers"]),
         executor=check_executor(run["executor"] or "local"),
     )
+    check_before_any_run(options)
+    return options
+
+
+def check_before_any_run(options: PipelineOptions) -> None:
+    """What can be checked without data: dates, the CSV rule, and that the device exists."""
+    import importlib.util
+
+    from forecast.data.frame import parse_date
+    from forecast.models.device import autocast_dtype, resolve_device
+
+    autocast_dtype(options.train.precision, resolve_device(options.train.device))
+    parse_date(options.start, "--start")
+    parse_date(options.end, "--end")
+    if options.source == "csv" and not options.csv:
+        raise ValueError("--source csv needs --csv PATH")
+    if options.csv and len(options.tickers) > 1:
+        raise ValueError("--csv reads one file: give one ticker")
+    if options.executor == "ray" and importlib.util.find_spec("ray") is None:
+        from forecast.parallel.ray_executor import RAY_MISSING
+
+        raise ValueError(RAY_MISSING)

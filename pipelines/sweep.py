@@ -14,22 +14,10 @@ import itertools
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from pipelines.options import Parser, PipelineOptions, parse_hidden_sizes
+from forecast.pipeline.options import PipelineOptions
+from pipelines.options import Parser, parse_hidden_sizes
 from pipelines.options import build_parser as pipeline_parser
-from pipelines.train import (
-    INTERRUPTED,
-    _quiet_third_party,
-    load_ticker_prices,
-    stoppable_scheduler,
-)
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from forecast.parallel.scheduler import Scheduler
 
 
 def _lookbacks(text: str) -> list[int]:
@@ -97,10 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = candidates(argv)
     first = next(iter(options.values()))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
-    _quiet_third_party()
 
     from forecast import tracking
     from forecast.data import DataUnavailableError, PriceDataError
+    from forecast.pipeline.session import (
+        INTERRUPTED,
+        load_ticker_prices,
+        quiet_third_party,
+        stoppable_scheduler,
+    )
+    from forecast.pipeline.sweep import run_sweep
+
+    quiet_third_party()
 
     try:
         prices = load_ticker_prices(first.tickers[0], first)
@@ -109,60 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         with stoppable_scheduler(first) as scheduler:
-            return _sweep(first.tickers[0], prices, options, scheduler)
+            report = run_sweep(first.tickers[0], prices, options, scheduler)
+            print(report, end="")  # noqa: T201
+            return 0
     except (KeyboardInterrupt, tracking.Interrupted):
         print(INTERRUPTED, file=sys.stderr)  # noqa: T201
         return 130
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         return 1
-
-
-def _sweep(
-    ticker: str,
-    prices: pd.DataFrame,
-    options: dict[str, PipelineOptions],
-    scheduler: Scheduler,
-) -> int:
-    """Every candidate's CV queued at once; logged one by one under the sweep's run."""
-    from forecast import tracking
-    from pipelines.register import register
-    from pipelines.run import Stopwatch, submit_ticker, train_ticker
-
-    jobs = {name: submit_ticker(ticker, prices, opts, scheduler) for name, opts in options.items()}
-    first = next(iter(options.values()))
-    tracking.configure(first.tracking_uri, first.experiment)
-    _quiet_third_party()
-    summaries = {}
-    with tracking.run(f"sweep {ticker}", tags={"ticker": ticker, "sweep": "grid"}) as sweep_id:
-        for name, job in jobs.items():
-            unregistered = replace(options[name], register=False)
-            summaries[name] = train_ticker(job, unregistered, scheduler, candidate=name)
-        best = max(summaries, key=lambda n: summaries[n].aggregates["model"]["skill"]["mean"])
-        winner = summaries[best]
-        if first.register:
-            register(ticker, winner.model_uri, winner, winner.tags, options[best], Stopwatch())
-        rows = ["candidate,cv_skill_mean,cv_skill_std,coverage_80,run_id"]
-        for name, summary in summaries.items():
-            skill = summary.aggregates["model"]["skill"]
-            coverage = summary.intervals.get("model", {}).get(0.8, {}).get("coverage", "")
-            rows.append(f"{name},{skill['mean']},{skill['std']},{coverage},{summary.run_id}")
-        tracking.log_text("\n".join(rows) + "\n", "sweep/candidates.csv")
-        tracking.set_tags(
-            {
-                "sweep.best": best,
-                "sweep.best_run_id": winner.run_id,
-                "registry.decision": winner.decision,
-            }
-        )
-    print(f"sweep of {ticker}: {len(summaries)} candidates, CV skill vs naive (mean +- std)")  # noqa: T201
-    for name, summary in summaries.items():
-        skill = summary.aggregates["model"]["skill"]
-        mark = "  <- best" if name == best else ""
-        print(f"  {name:<36}{skill['mean']:+.4f} +- {skill['std']:.4f}{mark}")  # noqa: T201
-    print(winner.decision if first.register else "not registered (--no-register)")  # noqa: T201
-    print(f"MLflow run {sweep_id}")  # noqa: T201
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from forecast.config import LEVELS
 from forecast.data.tickers import MAX_TICKER_LENGTH, TICKER_PATTERN, normalize_ticker
 from forecast.evaluation.metrics import beats_naive
 from forecast.tracking.names import (
@@ -82,7 +83,7 @@ class ForecastRequest(BaseModel):
         gt=0,
         lt=1,
         description="prediction interval level, one the model calibrated (GET /models lists "
-        "them: 0.8 and 0.95 by default); omit for the model's first",
+        f"them: {' and '.join(f'{v:g}' for v in LEVELS)} by default); omit for the model's first",
         examples=[0.95],
     )
 
@@ -159,7 +160,7 @@ class ForecastResponse(BaseModel):
                             "value": 56.21,
                             "lower": 55.14,
                             "upper": 57.28,
-                            "level": 0.8,
+                            "level": LEVELS[0],
                         }
                     ],
                     "model": {

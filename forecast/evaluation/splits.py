@@ -73,11 +73,12 @@ def walk_forward_splits(
             f"n_folds={n_folds} x test_size={test_size} with gap={gap} and at least "
             f"{max(min_train_rows, train_size or 0)} training rows need {need} rows; got {n_rows}"
         )
-    splitter = TimeSeriesSplit(
-        n_splits=n_folds,
-        test_size=test_size,
-        gap=gap,
-        max_train_size=train_size if mode == "sliding" else None,
-    )
+    max_train_size = train_size if mode == "sliding" else None
+    if n_folds == 1:  # a hold-out: TimeSeriesSplit's last split, which needs 2 or more of them
+        train_end = n_rows - test_size - gap
+        train_start = 0 if max_train_size is None else max(0, train_end - max_train_size)
+        yield Fold(0, train_start, train_end, n_rows - test_size, n_rows)
+        return
+    splitter = TimeSeriesSplit(n_folds, max_train_size=max_train_size, test_size=test_size, gap=gap)
     for k, (train, test) in enumerate(splitter.split(np.empty((n_rows, 0)))):
         yield Fold(k, int(train[0]), int(train[-1]) + 1, int(test[0]), int(test[-1]) + 1)

@@ -13,8 +13,6 @@ Heads (LSTMConfig.head):
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -173,18 +171,13 @@ class StackedLSTM(nn.Module):
         decoded, _ = self._run_layer(self.decoder, repeated.contiguous(), init)  # (B, K, D*H)
         return self.head(self.between(decoded)).squeeze(-1)  # (B, K)
 
-    def summary(self, print_fn: Callable[[str], object] | None = None) -> str:
-        """A Keras-style table of layers, output shapes and parameters; written to stdout
-        (or `print_fn`) and returned. torch keeps two bias vectors per LSTM gate set
-        (bias_ih, bias_hh) where Keras keeps one, so both counts are shown."""
+    def summary(self) -> str:
+        """A Keras-style table of layers, output shapes and parameters. torch keeps two bias
+        vectors per LSTM gate set (bias_ih, bias_hh) where Keras keeps one, so both counts are
+        shown. The final fit logs it (model_summary.txt) and pipelines.inspect prints it."""
         from forecast.models.summary import summary_table
 
-        table = summary_table(self)
-        if print_fn is None:
-            sys.stdout.write(table + "\n")
-        else:
-            print_fn(table)
-        return table
+        return summary_table(self)
 
 
 def _check_input(x: torch.Tensor, n_features: int) -> None:

@@ -33,6 +33,8 @@ def test_logs_states_gates_and_saliency_to_a_run_linked_to_the_version(store, ca
     assert inspect(uri, "--windows", "8") == 0
     printed = capsys.readouterr().out
     assert printed.startswith("stockcast-AAPL v1: 8 windows to 2013-03-01; the forecast looks")
+    assert 'Model: "StackedLSTM" (head=direct, horizon=1)' in printed  # its parameter table
+    assert "Total params: " in printed
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("stockcast")
     (run,) = client.search_runs(

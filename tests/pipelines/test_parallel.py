@@ -13,7 +13,7 @@ import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-import pipelines.run
+import forecast.pipeline.run
 from pipelines.train import main
 from tests.helpers import wait_for
 from tests.pipelines.test_train import TINY, runs
@@ -51,14 +51,14 @@ def test_workers_give_the_run_tree_and_metrics_of_one_process(tmp_path, monkeypa
 
 
 def test_one_failing_ticker_leaves_the_others_to_finish(store_dir, monkeypatch, capsys):
-    original = pipelines.run._calibration
+    original = forecast.pipeline.run.log_folds
 
-    def diverging(job, results, levels):
+    def diverging(job, results, clock):
         if job.ticker == "MSFT":
             raise FloatingPointError("training diverged at epoch 2 (loss nan)")
-        return original(job, results, levels)
+        return original(job, results, clock)
 
-    monkeypatch.setattr(pipelines.run, "_calibration", diverging)
+    monkeypatch.setattr(forecast.pipeline.run, "log_folds", diverging)
     uri = f"sqlite:///{store_dir / 'mlflow.db'}"
     code = main(["AAPL", "MSFT", "ZZZZ", "IBM", *TINY, "--workers", "2", "--tracking-uri", uri])
     assert code == 1

@@ -1,8 +1,8 @@
 import pytest
 
 from forecast.evaluation.metrics import METRICS
-from pipelines.report import plural, render
-from pipelines.run import TickerSummary
+from forecast.pipeline.jobs import TickerSummary
+from forecast.pipeline.report import plural, render
 
 
 def summary(final_epochs):

@@ -111,6 +111,9 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     assert 1 <= final.data.metrics["saliency/lags_for_90pct"] <= 10
     assert 0 <= final.data.metrics["gates/layer_1/forget/high"] <= 1
     assert len(client.get_metric_history(final.info.run_id, "saliency/by_lag")) == 10
+    # and its Keras-style parameter table
+    summary = open(client.download_artifacts(final.info.run_id, "model_summary.txt", str(store)))
+    assert "Total params: 361 (torch) / 329 (Keras)" in summary.read()
     csv = client.download_artifacts(parent.info.run_id, "cv/fold_metrics.csv", str(store))
     table = pd.read_csv(csv)
     assert (
@@ -197,9 +200,9 @@ def test_forecaster_fit_on_all_rows_is_the_pipelines_final_fit(store):
     from forecast.evaluation.cv import CrossValidation, calibration_scores
     from forecast.models.device import cpu_threads
     from forecast.parallel.scheduler import Scheduler
+    from forecast.pipeline.final_fit import final_epochs, final_train_config
+    from forecast.pipeline.session import load_ticker_prices
     from pipelines.options import build_parser, options_from_args
-    from pipelines.run import final_epochs, final_train_config
-    from pipelines.train import load_ticker_prices
 
     args = ["AAPL", *TINY, "--no-residual", "--epochs", "3"]
     assert main(args) == 0

@@ -86,3 +86,17 @@ def test_the_folds_are_scikit_learns_time_series_splits(kwargs):
         np.testing.assert_array_equal(np.arange(fold.train_start, fold.train_end), train)
         np.testing.assert_array_equal(np.arange(fold.test_start, fold.test_end), test)
     assert [f.number for f in folds] == list(range(1, len(folds) + 1))
+
+
+@pytest.mark.parametrize("mode", ["expanding", "sliding"])
+def test_one_fold_is_the_last_of_scikit_learns_splits(mode):
+    """TimeSeriesSplit needs two splits or more: one fold is the last of two."""
+    (one,) = walk_forward_splits(300, 1, 40, gap=3, mode=mode, train_size=100)
+    last = list(walk_forward_splits(300, 2, 40, gap=3, mode=mode, train_size=100))[-1]
+    assert (one.index, one.train_start, one.train_end, one.test_start, one.test_end) == (
+        0,
+        last.train_start,
+        last.train_end,
+        last.test_start,
+        last.test_end,
+    )

@@ -104,9 +104,7 @@ def test_summary_counts_equal_a_hand_count():
         hand_count_lstm(1, 64, 1) + hand_count_lstm(64, 32, 1) + hand_count_lstm(32, 16, 1) + 17
     )
     assert (torch_total, keras_total) == (32_913, 32_465)
-    lines = []
-    table = model.summary(print_fn=lines.append)
-    assert lines == [table]
+    table = model.summary()
     assert "Total params: 32,913 (torch) / 32,465 (Keras)" in table
     assert sum(p.numel() for p in model.parameters()) == torch_total
     assert "lstm_0 (LSTM)" in table and "(None, None, 64)" in table and "dense (Dense)" in table
@@ -119,15 +117,15 @@ def test_summary_counts_bidirectional_and_seq2seq():
     )
     torch_lstm, keras_lstm = lstm_params(model.lstm_layers[0])
     assert torch_lstm == 2 * hand_count_lstm(1, 8, 2) and keras_lstm == 2 * hand_count_lstm(1, 8, 1)
-    table = model.summary(print_fn=lambda _: None)
+    table = model.summary()
     total = sum(p.numel() for p in model.parameters())
     assert f"Total params: {total:,} (torch)" in table
     assert "decoder (LSTM)" in table and "Bidirectional(LSTM)" in table
 
 
-def test_summary_prints_to_stdout(capsys):
-    StackedLSTM(LSTMConfig(hidden_sizes=(4,))).summary()
-    assert "Total params" in capsys.readouterr().out
+def test_summary_returns_the_table_and_prints_nothing(capsys):
+    table = StackedLSTM(LSTMConfig(hidden_sizes=(4,))).summary()
+    assert "Total params" in table and capsys.readouterr().out == ""
 
 
 def test_recurrent_dropout_changes_training_outputs_only():

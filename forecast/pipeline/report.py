@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from forecast.config import LEVELS
 from forecast.evaluation.metrics import METRICS
+from forecast.intervals import level_name
 from forecast.tracking.names import model_name
 
 
@@ -60,15 +62,17 @@ def _interval_lines(s: Any) -> list[str]:
 
 
 def summary_table(summaries: list[Any], failed: dict[str, str]) -> str:
-    """One line per ticker after a multi-ticker run: CV skill, 80% coverage, the registry's
-    decision and the wall time; then the tickers that failed, and why."""
+    """One line per ticker after a multi-ticker run: CV skill, coverage at the first default
+    level (80%), the registry's decision and the wall time; then the tickers that failed, and
+    why."""
+    covered = f"{level_name(LEVELS[0])}% coverage"
     lines = [
         "\nsummary",
-        f"{'ticker':<8}{'CV skill':>20}{'80% coverage':>14}{'seconds':>9}  registry",
+        f"{'ticker':<8}{'CV skill':>20}{covered:>14}{'seconds':>9}  registry",
     ]
     for s in summaries:
         skill = s.aggregates["model"]["skill"]
-        coverage = s.intervals.get("model", {}).get(0.8, {}).get("coverage")
+        coverage = s.intervals.get("model", {}).get(LEVELS[0], {}).get("coverage")
         lines.append(
             f"{s.ticker:<8}{skill['mean']:>+11.4f} +- {skill['std']:.4f}"
             f"{'-' if coverage is None else f'{coverage:.3f}':>14}{s.seconds:>9.0f}  {s.decision}"

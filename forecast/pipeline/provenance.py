@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.options import PipelineOptions
+from forecast.pipeline.options import PipelineOptions
 
 
 def data_hash(prices: pd.DataFrame) -> str:

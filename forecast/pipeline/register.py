@@ -9,8 +9,8 @@ from forecast import tracking
 from forecast.evaluation.metrics import beats_naive
 
 if TYPE_CHECKING:
-    from pipelines.options import PipelineOptions
-    from pipelines.run import Stopwatch, TickerSummary
+    from forecast.pipeline.jobs import Stopwatch, TickerSummary
+    from forecast.pipeline.options import PipelineOptions
 
 
 def register(
