@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from service.processes import free_port
+from pipelines.processes import free_port
 
 
 def accepting(port: int) -> bool:

@@ -27,7 +27,8 @@ from pathlib import Path
 import httpx
 
 from forecast.tracking.names import CHAMPION, model_name
-from service.processes import free_port, terminate
+from pipelines.processes import free_port, terminate
+from service.launch import api_command
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
 TRAIN = [
@@ -183,17 +184,7 @@ def main() -> None:
         api_env = {**env, "STOCKCAST_TICKERS": ",".join(TICKERS), "STOCKCAST_TORCH_THREADS": "1"}
         started = time.perf_counter()
         api = start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "service.app:app",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            api_command(port, log_level="warning", python=True),
             api_env,
             store,
             store / "api.log",

@@ -9,15 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from forecast.config import LEVELS
 from forecast.data.tickers import MAX_TICKER_LENGTH, TICKER_PATTERN, normalize_ticker
-from forecast.evaluation.metrics import beats_naive
-from forecast.tracking.names import (
-    BEATS_NAIVE_TAG,
-    CHAMPION,
-    RUN_ID_TAG,
-    SKILL_STDERR_TAG,
-    SKILL_TAG,
-    model_name,
-)
+from forecast.tracking.names import CHAMPION, model_name
 
 if TYPE_CHECKING:
     from forecast.tracking.registry import RegisteredForecaster
@@ -122,28 +114,17 @@ class ModelRef(BaseModel):
 
     @classmethod
     def of(cls, registered: RegisteredForecaster) -> Self:
-        tags = registered.tags
-        skill, stderr = _number(tags.get(SKILL_TAG)), _number(tags.get(SKILL_STDERR_TAG))
-        beats = tags.get(BEATS_NAIVE_TAG)
-        if beats is None and skill is not None and stderr is not None:
-            beats = str(beats_naive(skill, stderr)).lower()  # versions registered before the tag
+        card = registered.card  # the tracking layer reads the tags
         return cls(
             name=registered.name,
             version=registered.version,
             alias=registered.alias,
             model_run_id=registered.run_id,
-            pipeline_run_id=tags.get(RUN_ID_TAG),
-            cv_skill=skill,
-            cv_skill_stderr=stderr,
-            beats_naive=None if beats is None else beats == "true",
+            pipeline_run_id=card.pipeline_run_id,
+            cv_skill=card.skill,
+            cv_skill_stderr=card.skill_stderr,
+            beats_naive=card.beats_naive,
         )
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        return None if text is None else float(text)
-    except ValueError:
-        return None
 
 
 class ForecastResponse(BaseModel):

@@ -58,12 +58,6 @@ def skill(rmse_model: float, rmse_naive: float) -> float:
     return 1.0 - rmse_model / rmse_naive if rmse_naive > 0 else float("nan")
 
 
-def beats_naive(skill_mean: float, skill_stderr: float) -> bool:
-    """The CV skill is above zero by more than its standard error: the point forecast is worth
-    more than "tomorrow equals today", beyond the noise of the folds."""
-    return skill_mean > skill_stderr
-
-
 def aggregate(values: list[float]) -> dict[str, float]:
     """mean, std (ddof=1) and standard error over folds."""
     array = np.asarray(values, dtype=np.float64)

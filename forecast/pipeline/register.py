@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from forecast import tracking
-from forecast.evaluation.metrics import beats_naive
+from forecast.tracking.cards import beats_naive
 
 if TYPE_CHECKING:
     from forecast.pipeline.jobs import Stopwatch, TickerSummary

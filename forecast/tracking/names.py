@@ -13,7 +13,7 @@ CV_TAG_PREFIX = "cv."  # the version's CV metrics: cv.<metric>_mean, cv.naive.<m
 FOLDS_TAG = f"{CV_TAG_PREFIX}folds_signature"  # equal exactly when two versions' CV was alike
 SKILL_TAG = f"{CV_TAG_PREFIX}skill_mean"  # mean CV skill vs naive, full precision (float repr)
 SKILL_STDERR_TAG = f"{CV_TAG_PREFIX}skill_stderr"  # its standard error over folds
-BEATS_NAIVE_TAG = f"{CV_TAG_PREFIX}beats_naive"  # "true" or "false": evaluation.metrics.beats_naive
+BEATS_NAIVE_TAG = f"{CV_TAG_PREFIX}beats_naive"  # "true" or "false": cards.beats_naive
 RUN_ID_TAG = "run_id"  # the pipeline's parent run
 TRAINED_UNTIL_TAG = "trained_until"  # the last day of prices the final fit saw
 

@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from forecast.forecaster import Forecaster
+from forecast.tracking.cards import VersionCard
 from forecast.tracking.names import CHAMPION, FOLDS_TAG, SKILL_TAG
 from forecast.tracking.runs import tracking_uri
 
@@ -40,6 +41,11 @@ class RegisteredForecaster:
     alias: str  # the alias it was loaded by ("" when by version)
     run_id: str
     tags: dict[str, str]
+
+    @property
+    def card(self) -> VersionCard:
+        """What the version's tags say: CV metrics, skill, beats naive, run, last day."""
+        return VersionCard.of(self.tags)
 
 
 def _registry_call(func: Any, *args: Any) -> Any:

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from forecast.tracking.names import CV_TAG_PREFIX, FOLDS_TAG, TRAINED_UNTIL_TAG
 from service.deps import MetricsDep, StoreDep, require_api_key
 from service.schemas import ModelInfo, ModelsResponse
 
@@ -43,25 +42,19 @@ def models(store: StoreDep) -> ModelsResponse:
     infos = []
     for ticker, loaded in sorted(store.models.items()):
         registered, forecaster = loaded.registered, loaded.registered.forecaster
-        cv = {}
-        for key, value in registered.tags.items():
-            if key.startswith(CV_TAG_PREFIX) and key != FOLDS_TAG:
-                try:
-                    cv[key.removeprefix(CV_TAG_PREFIX)] = float(value)
-                except ValueError:
-                    continue
+        card = registered.card  # the tracking layer reads the tags
         infos.append(
             ModelInfo(
                 **loaded.ref.model_dump(),
                 ticker=ticker,
-                trained_until=registered.tags.get(TRAINED_UNTIL_TAG),
+                trained_until=card.trained_until,
                 lookback=forecaster.window.lookback,
                 horizon=forecaster.window.horizon,
                 max_horizon=forecaster.max_horizon,
                 features=forecaster.window.features,
                 interval_levels=list(forecaster.interval_levels),
                 loaded_at=loaded.loaded_at,
-                cv_metrics=cv,
+                cv_metrics=card.cv_metrics,
             )
         )
     return ModelsResponse(models=infos)

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from service.processes import free_port
+from pipelines.processes import free_port
 from tests.helpers import wait_for
 from tests.pipelines.test_parallel import (
     SLOW,

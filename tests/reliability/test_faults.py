@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from forecast import tracking
 from forecast.data import PriceCache, load_prices
-from service.team_stack import Stack, postgres_bin
+from pipelines.team_stack import Stack, postgres_bin
 from tests.helpers import call, history_rows, run_pipeline, wait_for
 
 pytestmark = pytest.mark.slow

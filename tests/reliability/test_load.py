@@ -10,7 +10,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -19,7 +18,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from forecast.data import load_prices
-from service.processes import free_port
+from pipelines.processes import free_port
+from service.launch import api_command
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -57,17 +57,7 @@ def test_sixty_seconds_at_16_connections_while_the_alias_moves_twice(registry, t
         "STOCKCAST_DATA_DIR": str(tmp_path / "cache"),
     }
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "service.app:app",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        api_command(port, log_level="warning", python=True),
         env=env,
         stdout=(tmp_path / "api.log").open("w"),
         stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""python -m service.team_stack up: docker-compose.yml's topology as local processes, no Docker.
+"""python -m pipelines.team_stack up: docker-compose.yml's topology as local processes, no Docker.
 
 PostgreSQL (a throwaway cluster in a temp folder, on a free loopback port), `mlflow server` on it
 with served artifacts, and the Stockcast API pointed at that server. It waits for each to be
@@ -23,7 +23,8 @@ from types import TracebackType
 from typing import Self
 
 from forecast.data.tickers import normalize_ticker
-from service.processes import free_port, log_tail, terminate, wait_http
+from pipelines.processes import free_port, log_tail, terminate, wait_http
+from service.launch import api_command
 
 DB_USER, DB_NAME = "stockcast", "mlflow"
 
@@ -226,21 +227,7 @@ class Stack:
             "STOCKCAST_DATA_DIR": str(self.workdir / "cache"),
             **self.api_env,
         }
-        process = self._spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "service.app:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.api_port),
-                "--no-access-log",
-            ],
-            "api.log",
-            env=env,
-        )
+        process = self._spawn(api_command(self.api_port, python=True), "api.log", env=env)
         wait_http(f"{self.api_url}/health", 60, process, self.workdir / "api.log")
 
     def stop_mlflow(self) -> None:
@@ -262,7 +249,7 @@ class Stack:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m service.team_stack", description=__doc__.splitlines()[0]
+        prog="python -m pipelines.team_stack", description=__doc__.splitlines()[0]
     )
     parser.add_argument("command", choices=["up"])
     parser.add_argument("--dir", help="folder for logs and artifacts (default: a new temp folder)")

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from forecast.data import load_prices
-from service.team_stack import Stack, postgres_bin
+from pipelines.team_stack import Stack, postgres_bin
 from tests.helpers import TINY_PIPELINE, call, history_rows, run_pipeline, wait_for
 
 pytestmark = pytest.mark.slow
