@@ -14,7 +14,7 @@ import numpy as np
 
 from forecast.config import WindowConfig
 from forecast.prep.scaling import Scaler, WindowScaler, make_scaler, scaler_from_dict
-from forecast.prep.windowing import step_targets_at, targets_at, windows_at
+from forecast.prep.windowing import make_windows
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,15 @@ class WindowEncoder:
         anchor = np.asarray(target, dtype=np.float64)[origins - 1]
         z_features, z_target = self._rows(features, target)
         at = origins - self.offset  # the origins' rows in model space
-        X = windows_at(z_features, at, self.lookback)
-        y = y_steps = None
-        if targets:
-            y = targets_at(z_target, at, self.horizon)
-            y_steps = step_targets_at(z_target, at, self.lookback)
+        X, y = make_windows(
+            z_features, z_target, self.lookback, self.horizon, origins=at, targets=targets
+        )
+        y_steps = None
+        if targets:  # the value after each input step: the target's windows one row later
+            (steps, _) = make_windows(
+                z_target, z_target, self.lookback, 1, origins=at + 1, targets=False
+            )
+            y_steps = steps[:, :, 0]
         if self.scaler == "window":
             X = self.feature_scaler_.transform(X)  # each window over its last row
             if y is not None and y_steps is not None:

@@ -13,7 +13,7 @@ from forecast.models.training import (
     split_train_val,
     train,
 )
-from forecast.prep.windowing import make_windows, next_step_targets
+from forecast.prep.windowing import make_windows
 
 
 def sine_windows(rows=1200, lookback=30, horizon=1, period=50):
@@ -52,7 +52,10 @@ def test_learns_a_noiseless_sine_wave():
 @pytest.mark.parametrize("head", ["per_step", "seq2seq"])
 def test_other_heads_learn_the_sine_wave(head):
     X, y, wave = sine_windows(rows=600, horizon=3)
-    steps = next_step_targets(wave, 30, 3)
+    # the value after each input step: the wave's windows one row later
+    steps = make_windows(wave, wave, 30, 3, origins=range(31, len(X) + 31), targets=False)[0][
+        ..., 0
+    ]
     seed_everything(0)
     model = StackedLSTM(LSTMConfig(hidden_sizes=(16,), head=head, horizon=3))
     result = train(

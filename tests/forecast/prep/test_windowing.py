@@ -4,15 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from forecast.prep.encoding import WindowEncoder
-from forecast.prep.windowing import (
-    last_window,
-    make_windows,
-    n_windows,
-    next_step_targets,
-    step_targets_at,
-    targets_at,
-    windows_at,
-)
+from forecast.prep.windowing import make_windows
 
 
 def loop_windows(features, target, lookback, horizon, stride):
@@ -41,15 +33,10 @@ def test_windows_match_a_plain_loop(rows, n_features, lookback, horizon, stride)
         return
     X, y = make_windows(features, target, lookback, horizon, stride)
     X_ref, y_ref = loop_windows(features, target, lookback, horizon, stride)
-    assert X.shape == (n_windows(rows, lookback, horizon, stride), lookback, n_features)
+    assert X.shape == ((rows - lookback - horizon) // stride + 1, lookback, n_features)
     assert y.shape == (len(X), horizon)
     np.testing.assert_array_equal(X, X_ref)
     np.testing.assert_array_equal(y, y_ref)
-    steps = next_step_targets(target, lookback, horizon, stride)
-    assert steps.shape == (len(X), lookback)
-    for i in range(len(X)):
-        np.testing.assert_array_equal(steps[i], target[i * stride + 1 : i * stride + lookback + 1])
-    np.testing.assert_array_equal(steps[:, -1], y[:, 0])
 
 
 def test_windows_are_views_not_copies():
@@ -62,13 +49,6 @@ def test_windows_are_views_not_copies():
 def test_one_dimensional_features_are_one_column():
     X, _ = make_windows(np.arange(10.0), np.arange(10.0), 3, 1)
     assert X.shape == (7, 3, 1)
-
-
-def test_last_window():
-    features = np.arange(20.0).reshape(10, 2)
-    np.testing.assert_array_equal(last_window(features, 3), features[None, 7:])
-    with pytest.raises(ValueError, match="lookback=11 need at least 11 rows; got 10"):
-        last_window(features, 11)
 
 
 @pytest.mark.parametrize(
@@ -120,25 +100,50 @@ def test_three_dimensional_features_are_refused():
     rows=st.integers(15, 80),  # at least lookback + horizon
     lookback=st.integers(1, 10),
     horizon=st.integers(1, 5),
+    scaler=st.sampled_from(["window", "minmax", "log_return"]),
 )
-def test_windows_at_any_origins_match_a_plain_loop(data, rows, lookback, horizon):
-    features = np.arange(rows * 2, dtype=np.float64).reshape(rows, 2)
-    target = np.arange(rows, dtype=np.float64) * 10
-    origins = np.array(
-        sorted(
-            data.draw(
-                st.sets(st.integers(lookback, rows - horizon), min_size=1, max_size=20),
-                label="origins",
-            )
-        )
-    )
-    X = windows_at(features, origins, lookback)
-    y = targets_at(target, origins, horizon)
-    steps = step_targets_at(target, origins, lookback)
-    for i, t in enumerate(origins):
-        np.testing.assert_array_equal(X[i], features[t - lookback : t])
-        np.testing.assert_array_equal(y[i], target[t : t + horizon])
-        np.testing.assert_array_equal(steps[i], target[t - lookback + 1 : t + 1])
+def test_the_encoders_windows_at_any_origins_match_a_plain_loop(
+    data, rows, lookback, horizon, scaler
+):
+    """The path training, CV and serving take: WindowEncoder.encode -> make_windows."""
+    features = 50 + np.arange(rows * 2, dtype=np.float64).reshape(rows, 2) % 7
+    target = features[:, 0] * 1.5
+    encoder = WindowEncoder(scaler=scaler, lookback=lookback, horizon=horizon)
+    encoder.fit(features, target)
+    first = encoder.first_origin
+    drawn = data.draw(st.sets(st.integers(first, rows - horizon), min_size=1, max_size=20))
+    evenly = data.draw(st.booleans(), label="evenly spaced")
+    origins = np.arange(first, rows - horizon + 1, 2) if evenly else np.array(sorted(drawn))
+    encoded = encoder.encode(features, target, origins)
+    z_features, z_target = encoder._rows(features, target)
+    at = origins - encoder.offset  # model-space rows
+    for i, t in enumerate(at):
+        window = z_features[t - lookback : t]
+        if scaler == "window":
+            window = window / window[-1] - 1
+        np.testing.assert_allclose(encoded.X[i], window.astype(np.float32), rtol=1e-6)
+        expected_y = z_target[t : t + horizon]
+        steps = z_target[t - lookback + 1 : t + 1]
+        if scaler == "window":
+            expected_y, steps = expected_y / target[t - 1] - 1, steps / target[t - 1] - 1
+        np.testing.assert_allclose(encoded.y[i], expected_y, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(encoded.y_steps[i], steps, rtol=1e-9, atol=1e-12)
+
+
+def test_evenly_spaced_origins_cut_views_and_others_a_gather():
+    rows = np.random.default_rng(0).normal(size=(200, 3))
+    target = rows[:, 0].copy()
+    X, y = make_windows(rows, target, 20, 2, origins=np.arange(30, 150, 3))
+    assert np.shares_memory(X, rows) and np.shares_memory(y, target)
+    X, _ = make_windows(rows, target, 20, 2, origins=np.array([30, 31, 40]))
+    assert not np.shares_memory(X, rows)
+    np.testing.assert_array_equal(X[2], rows[20:40])
+    # a forecast beyond the data: its window ends with the last row, and there is no target
+    X, y = make_windows(rows, target, 20, 2, origins=range(200, 201), targets=False)
+    assert y is None and np.shares_memory(X, rows)
+    np.testing.assert_array_equal(X[0], rows[-20:])
+    with pytest.raises(ValueError, match=r"origins must lie in \[20, 198\]; got 199..199"):
+        make_windows(rows, target, 20, 2, origins=[199])
 
 
 @pytest.mark.parametrize("scaler", ["minmax", "standard", "log_return"])
