@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from forecast.tracking.names import CHAMPION, model_name
-from pipelines.processes import free_port, terminate
+from pipelines.processes import free_port, http_ok, terminate, wait_for
 from service.launch import api_command
 
 TICKERS = ("AAPL", "MSFT", "IBM", "GOOG")
@@ -45,20 +45,11 @@ TRAIN = [
 ]
 
 
-def wait_until(
-    url: str, timeout: float, expect: int = 200, process: subprocess.Popen | None = None
-) -> float:
+def wait_until(url: str, timeout: float, process: subprocess.Popen | None = None) -> float:
+    """Seconds until `url` answers 200 (the startup time reported)."""
     started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[:4]} exited with {process.returncode}; see its log")
-        try:
-            if httpx.get(url, timeout=1).status_code == expect:
-                return time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer {expect} within {timeout} s")
+    wait_for(lambda: http_ok(url, 1.0), timeout, url, process=process, interval=0.1)
+    return time.perf_counter() - started
 
 
 def ensure_models(store: Path, env: dict[str, str]) -> None:

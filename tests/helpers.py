@@ -4,10 +4,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from pipelines.processes import wait_for  # noqa: F401  (the one polling wait, for the tests)
 
 # a pipeline run that takes seconds: AAPL sample data from 2011, one or two tiny folds
 TINY_PIPELINE = [
@@ -57,17 +58,6 @@ def call(method: str, url: str, body: object = None) -> tuple[int, object]:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
-
-
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy; AssertionError after `timeout`."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def history_rows(prices) -> list[dict[str, object]]:

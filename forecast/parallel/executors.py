@@ -49,6 +49,7 @@ def _worker_setup(driver: int) -> None:
     driver killed outright (SIGKILL, OOM) cannot stop its workers: each exits on its own within
     WATCH_INTERVAL_S of the driver's death instead of training for nobody."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _title(IDLE_TITLE)
 
     def watch() -> None:
         while True:
@@ -57,6 +58,27 @@ def _worker_setup(driver: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+
+
+FIT_TITLE, IDLE_TITLE = "stockcast-fit", "stockcast-idle"  # a worker's name in ps and top
+
+
+def _title(name: str) -> None:
+    """Name this worker process (Linux: /proc/self/comm, what ps, top and psutil show)."""
+    try:
+        with open("/proc/self/comm", "w") as comm:
+            comm.write(name)
+    except OSError:  # not Linux: the name is a courtesy to whoever watches the processes
+        pass
+
+
+def _fit_in_worker(task: Task) -> FitOutcome:
+    """A task in a worker, which shows FIT_TITLE while it runs it."""
+    _title(FIT_TITLE)
+    try:
+        return run_fit(task)
+    finally:
+        _title(IDLE_TITLE)
 
 
 def _warm() -> int:
@@ -86,7 +108,7 @@ class LocalExecutor:
             self.pool.submit(_warm)
 
     def submit(self, task: Task) -> futures.Future[FitOutcome]:
-        return self.pool.submit(run_fit, task)
+        return self.pool.submit(_fit_in_worker, task)
 
     def wait(self, handles: list[Any]) -> list[Any]:
         done, _ = futures.wait(handles, timeout=WAIT_SLICE_S, return_when=futures.FIRST_COMPLETED)

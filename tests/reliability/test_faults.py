@@ -96,16 +96,17 @@ POINTS = {
 def kill_when(
     process: subprocess.Popen, ready, store: Path, signum: int, timeout: float = 240
 ) -> None:
-    started = time.monotonic()
-    while not ready(store):
-        if process.poll() is not None:
-            raise AssertionError(
-                f"the pipeline ended before the point was reached:\n{process.stderr.read()[-2000:]}"
-            )
-        if time.monotonic() - started > timeout:
-            process.kill()
-            raise AssertionError("the point was not reached in time")
-        time.sleep(0.02)
+    try:
+        wait_for(
+            lambda: ready(store), timeout, "the point to kill at", process=process, interval=0.02
+        )
+    except RuntimeError:
+        raise AssertionError(
+            f"the pipeline ended before the point was reached:\n{process.stderr.read()[-2000:]}"
+        ) from None
+    except TimeoutError:
+        process.kill()
+        raise
     process.send_signal(signum)
     process.wait(timeout=60)
 
@@ -270,10 +271,7 @@ def test_registry_down_while_serving(tmp_path):
     api_env = {"STOCKCAST_RELOAD_INTERVAL_S": "0.5", "STOCKCAST_REGISTRY_RETRY_S": "0.5"}
     with Stack(tmp_path / "stack", ("AAPL",), api_env) as stack:
         run_pipeline(stack.mlflow_uri, tmp_path, *PIPELINE, "--epochs", "1", "--folds", "1")
-        deadline = time.monotonic() + 60
-        while call("GET", f"{stack.api_url}/ready")[0] != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_for(lambda: call("GET", f"{stack.api_url}/ready")[0] == 200, 60, "/ready")
 
         failures, served, stop = [], [0], threading.Event()
 
@@ -290,10 +288,11 @@ def test_registry_down_while_serving(tmp_path):
         worker.start()
         try:
             stack.stop_mlflow()
-            deadline = time.monotonic() + 30
-            while "degraded" not in call("GET", f"{stack.api_url}/ready")[1]["registry"]:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+            wait_for(
+                lambda: "degraded" in call("GET", f"{stack.api_url}/ready")[1]["registry"],
+                30,
+                "the registry to be reported degraded",
+            )
             status, ready = call("GET", f"{stack.api_url}/ready")
             assert status == 200 and ready["models"] == {"AAPL": "1"}  # still serving, degraded
             during = served[0]
@@ -301,10 +300,11 @@ def test_registry_down_while_serving(tmp_path):
             wait_for(lambda: served[0] >= during + 20, 30, "forecasts while the registry is down")
             assert failures == []
             stack.start_mlflow()
-            deadline = time.monotonic() + 60
-            while call("GET", f"{stack.api_url}/ready")[1]["registry"] != "ok":
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+            wait_for(
+                lambda: call("GET", f"{stack.api_url}/ready")[1]["registry"] == "ok",
+                60,
+                "the registry to be reported ok again",
+            )
         finally:
             stop.set()
             worker.join()

@@ -12,15 +12,13 @@ import statistics
 import subprocess
 import threading
 import time
-import urllib.request
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from forecast.data import load_prices
-from pipelines.processes import free_port
+from pipelines.processes import free_port, http_ok, wait_for
 from service.launch import api_command
-from tests.helpers import wait_for
 
 pytestmark = pytest.mark.slow
 DURATION_S = float(os.environ.get("STOCKCAST_LOAD_SECONDS", "60"))
@@ -63,17 +61,8 @@ def test_sixty_seconds_at_16_connections_while_the_alias_moves_twice(registry, t
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if (
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2).status
-                    == 200
-                ):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "api.log").read_text()
-                time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/ready"
+        wait_for(lambda: http_ok(url), 60, url, process=server, log=tmp_path / "api.log")
         prices = load_prices("AAPL", source="sample").iloc[-30:]
         body = json.dumps(
             {

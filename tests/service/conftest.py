@@ -1,12 +1,11 @@
 import os
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import Settings
-from tests.helpers import TINY_PIPELINE
+from tests.helpers import TINY_PIPELINE, wait_for
 
 # 99 CV forecasts: enough for 95% intervals (the finite-sample rank needs 39 or more)
 TRAIN = [*TINY_PIPELINE, "--horizon", "2", "--test-size", "100"]
@@ -47,13 +46,11 @@ def settings_for(registry, **overrides):
 
 
 def wait_ready(client, timeout=30):
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
+    def ready():
         response = client.get("/ready")
-        if response.status_code == 200:
-            return response
-        time.sleep(0.05)
-    raise AssertionError(f"not ready: {response.json()}")
+        return response if response.status_code == 200 else None
+
+    return wait_for(ready, timeout, "/ready to answer 200", interval=0.05)
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import re
-import time
 
 import mlflow
 import numpy as np
@@ -9,6 +8,7 @@ from fastapi.testclient import TestClient
 from forecast import tracking
 from forecast.data import load_prices
 from service.app import create_app
+from tests.helpers import wait_for
 
 from .conftest import settings_for, train, wait_ready
 
@@ -473,11 +473,12 @@ def test_registry_unreachable_at_startup(tmp_path, monkeypatch):
     settings = settings_for(tmp_path, tracking_uri=f"http://127.0.0.1:{port}", registry_retry_s=0.1)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         assert client.get("/health").status_code == 200
-        for _ in range(100):  # the first registry attempt runs in the background
+
+        def degraded():  # the first registry attempt runs in the background
             response = client.get("/ready")
-            if "degraded" in response.json()["registry"]:
-                break
-            time.sleep(0.05)
+            return response if "degraded" in response.json()["registry"] else None
+
+        response = wait_for(degraded, 30, "the registry to be reported degraded", interval=0.05)
         assert response.status_code == 503
         body = response.json()
         assert "unreachable" in body["reasons"][0] or "registry error" in body["reasons"][0]
