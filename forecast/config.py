@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any, Self
 
 SOURCES = ("auto", "yahoo", "cache", "csv", "sample")  # price sources of forecast.data.load_prices
@@ -60,26 +60,21 @@ class _Config:
 
 @dataclass(frozen=True)
 class LSTMConfig(_Config):
-    """The stacked LSTM: Keras' LSTM(64) -> LSTM(32) -> LSTM(16) -> Dense by default."""
+    """The stacked LSTM: Keras' LSTM(64) -> LSTM(32) -> LSTM(16) -> Dense by default. What the
+    user chooses only: the input width, the horizon and the naive level are the data's and the
+    fit's (models.NetworkFit, on the fitted Forecaster)."""
 
-    n_features: int = 1  # F, columns of the input windows
     hidden_sizes: tuple[int, ...] = (64, 32, 16)  # one LSTM layer per entry, first to last
     dropout: float = 0.0  # on the outputs between LSTM layers (Keras: Dropout layers)
     recurrent_dropout: float = 0.0  # DropConnect on hidden-to-hidden weights, per batch
     bidirectional: bool = False  # read the lookback window both ways
-    horizon: int = 1  # output steps: derived from WindowConfig.horizon (see for_window)
     head: str = "direct"  # direct | per_step | seq2seq (see models/lstm.py)
     init: str = "keras"  # keras (glorot/orthogonal/forget bias 1) | torch (PyTorch default)
     # forecast the change from the naive forecast (the last value), the output layer starting at
     # zero: untrained, the network IS the naive forecast. False: the network forecasts the level.
     residual: bool = True
-    # derived (for_window and the fitted encoder), saved with the model: where the naive
-    # forecast is in model space, an input column (the target's) and/or a constant
-    naive_column: int | None = None
-    naive_level: float = 0.0
 
     def __post_init__(self) -> None:
-        _at_least("n_features", self.n_features, 1)
         if not self.hidden_sizes or any(
             not isinstance(h, int) or isinstance(h, bool) or h < 1 for h in self.hidden_sizes
         ):
@@ -88,14 +83,8 @@ class LSTMConfig(_Config):
             )
         _fraction("dropout", self.dropout)
         _fraction("recurrent_dropout", self.recurrent_dropout)
-        _at_least("horizon", self.horizon, 1)
         _choice("head", self.head, HEADS)
         _choice("init", self.init, INITS)
-        if self.head == "per_step" and self.horizon > 1 and self.n_features != 1:
-            raise ValueError(
-                "head='per_step' with horizon > 1 feeds its own forecasts back as input, so it "
-                f"needs n_features=1 (the target alone); got n_features={self.n_features}"
-            )
 
 
 @dataclass(frozen=True)
@@ -152,6 +141,8 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "ohlcv": ("open", "high", "low", "close", "volume"),
     "returns": ("high", "low", "volume"),
 }
+# how many input columns each feature set makes (forecast/prep/features.py checks it)
+FEATURE_WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3}
 # where each feature set puts the target price among its columns (None: it has no price column)
 TARGET_COLUMN: dict[str, int | None] = {"close": 0, "ohlcv": 3, "returns": None}
 # --scaler names served by scikit-learn's invertible transformers (sklearn.preprocessing), each
@@ -247,31 +238,30 @@ def cv_gap(window: WindowConfig, cv: CVConfig) -> int:
     return gap
 
 
-def for_window(lstm: LSTMConfig, window: WindowConfig, n_features: int | None = None) -> LSTMConfig:
-    """The network that serves `window`: its horizon is always the window's (one home for the
-    horizon), its n_features the data's when known. Raises ValueError when `lstm.horizon` was
-    set to something else, or the combination cannot work (per_step with several features)."""
-    if lstm.horizon not in (LSTMConfig.horizon, window.horizon):
-        raise ValueError(
-            f"LSTMConfig.horizon={lstm.horizon} disagrees with WindowConfig.horizon="
-            f"{window.horizon}; set the horizon on WindowConfig only (the network's is derived)"
-        )
-    # the naive forecast in model space is the target's scaled input for the per-column
-    # scikit-learn scalers (and for window per step); a constant otherwise (0, or log_return's
-    # zero return)
-    column = None
+def naive_column(lstm: LSTMConfig, window: WindowConfig) -> int | None:
+    """Where a residual network reads the naive forecast among its inputs: the target's scaled
+    input column for the per-column scikit-learn scalers (and for window scaling per step);
+    None when it is a constant (0, or log_return's zero return: the head's bias). ValueError
+    when residual needs the column and the features have none."""
     per_step_window = lstm.head == "per_step" and window.scaler == "window"
-    if lstm.residual and (window.scaler in SKLEARN_SCALERS or per_step_window):
-        column = TARGET_COLUMN[window.features]
-        if column is None:
-            raise ValueError(
-                f"residual=True needs the target among the inputs for scaler={window.scaler!r} "
-                f"and head={lstm.head!r}; features={window.features!r} has no price column. Use "
-                "features close or ohlcv, another scaler, or residual=False (--no-residual)"
-            )
-    return replace(
-        lstm,
-        horizon=window.horizon,
-        n_features=n_features or lstm.n_features,
-        naive_column=column,
-    )
+    if not (lstm.residual and (window.scaler in SKLEARN_SCALERS or per_step_window)):
+        return None
+    column = TARGET_COLUMN[window.features]
+    if column is None:
+        raise ValueError(
+            f"residual=True needs the target among the inputs for scaler={window.scaler!r} "
+            f"and head={lstm.head!r}; features={window.features!r} has no price column. Use "
+            "features close or ohlcv, another scaler, or residual=False (--no-residual)"
+        )
+    return column
+
+
+def check_model(lstm: LSTMConfig, window: WindowConfig) -> None:
+    """ValueError when the network cannot serve the window: a per_step head feeding its
+    forecasts back over several input columns, or a residual without the naive column."""
+    if lstm.head == "per_step" and window.horizon > 1 and FEATURE_WIDTHS[window.features] != 1:
+        raise ValueError(
+            "head='per_step' with horizon > 1 feeds its own forecasts back as input, so it "
+            f"needs one input column (features='close'); got features={window.features!r}"
+        )
+    naive_column(lstm, window)

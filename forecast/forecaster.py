@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -13,10 +13,17 @@ import pandas as pd
 import torch
 
 from forecast.calendar import next_trading_days
-from forecast.config import LEVELS, LSTMConfig, TrainConfig, WindowConfig, for_window
+from forecast.config import (
+    LEVELS,
+    LSTMConfig,
+    TrainConfig,
+    WindowConfig,
+    check_model,
+    naive_column,
+)
 from forecast.data.history import HistoryError, prices_from_rows, row_count
 from forecast.intervals import Calibration, Volatility, level_name
-from forecast.models import StackedLSTM
+from forecast.models import NetworkFit, StackedLSTM
 from forecast.models.training import (
     INFERENCE_CHUNK,
     Callback,
@@ -31,8 +38,11 @@ from forecast.queries import Answer, Query, QueryError
 
 CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
 CALIBRATION_FILE = "calibration.json"  # the prediction intervals' calibration, when it has one
-FORMAT_VERSION = 2  # 2: residual networks (LSTMConfig.residual); 1 had none
-READABLE_FORMATS = (1, 2)
+# 3: the network's fitted state ("fitted": width, horizon, naive forecast) apart from the
+# user's LSTMConfig; 2 kept them in "lstm"; 1 also had no residual networks
+FORMAT_VERSION = 3
+READABLE_FORMATS = (1, 2, 3)
+_FITTED_FIELDS = ("n_features", "horizon", "naive_column", "naive_level")
 MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
 
 
@@ -70,7 +80,8 @@ class Forecaster:
         train: TrainConfig | None = None,
     ) -> None:
         self.window = window or WindowConfig()
-        self.lstm = for_window(lstm or LSTMConfig(), self.window)
+        self.lstm = lstm or LSTMConfig()
+        check_model(self.lstm, self.window)
         self.train = train or TrainConfig()
         self.calibration_: Calibration | None = None  # intervals: see fit()
 
@@ -127,17 +138,16 @@ class Forecaster:
         encoded = encoder.encode(values, target, origins)
         if encoded.y is None:
             raise RuntimeError("encode(targets=True) returned no targets")
-        config = for_window(self.lstm, window, n_features=values.shape[1])
-        if config.residual:
-            column = config.naive_column
-            if column is not None and not encoder.transforms_alike(values, target, column):
-                raise ValueError(
-                    f"residual=True reads the naive forecast from input column {column}, but it "
-                    "is not the target scaled alike; use residual=False"
-                )
-            config = replace(config, naive_level=encoder.naive_level())
+        column = naive_column(self.lstm, window)
+        if column is not None and not encoder.transforms_alike(values, target, column):
+            raise ValueError(
+                f"residual=True reads the naive forecast from input column {column}, but it "
+                "is not the target scaled alike; use residual=False"
+            )
+        level = encoder.naive_level() if self.lstm.residual else 0.0
+        fitted = NetworkFit(values.shape[1], window.horizon, column, level)
         seed_everything(self.train.seed)
-        model = StackedLSTM(config)
+        model = StackedLSTM(self.lstm, fitted)
         self.result_ = train(
             model, WindowedData(encoded.X, encoded.y, encoded.y_steps), self.train, callbacks
         )
@@ -172,10 +182,10 @@ class Forecaster:
         """The furthest step `predict` reaches: the trained horizon, or up to MAX_ROLL_STEPS for a
         single-feature per_step head, which feeds its own forecasts back."""
         self._require_fitted()
-        config = self.model_.config
-        if config.head == "per_step" and config.n_features == 1:
-            return max(MAX_ROLL_STEPS, config.horizon)
-        return config.horizon
+        fitted = self.model_.fitted
+        if self.lstm.head == "per_step" and fitted.n_features == 1:
+            return max(MAX_ROLL_STEPS, fitted.horizon)
+        return fitted.horizon
 
     def check_horizon(self, horizon: int | None) -> int:
         """The number of steps to forecast, or ValueError saying the allowed range."""
@@ -346,7 +356,8 @@ class Forecaster:
         return {
             "format_version": FORMAT_VERSION,
             "window": asdict(self.window),
-            "lstm": asdict(self.model_.config),
+            "lstm": asdict(self.lstm),
+            "fitted": asdict(self.model_.fitted),
             "train": asdict(self.train),
             "columns": list(self.columns_),
             "trained_until": self.trained_until_.strftime("%Y-%m-%d"),
@@ -369,13 +380,13 @@ class Forecaster:
             raise ValueError(
                 f"{path}: format_version {version!r}; this Stockcast reads {READABLE_FORMATS}"
             )
-        lstm = data["lstm"] if version >= 2 else {**data["lstm"], "residual": False}
+        lstm, fitted = _saved_network(data, version)
         forecaster = cls(
             WindowConfig.from_dict(data["window"]),
             LSTMConfig.from_dict(lstm),
             TrainConfig.from_dict(data["train"]),
         )
-        model = StackedLSTM(forecaster.lstm)
+        model = StackedLSTM(forecaster.lstm, NetworkFit(**fitted))
         model.load_state_dict(load_file(str(path / WEIGHTS_FILE), device="cpu"))
         forecaster.model_ = model.eval()
         forecaster.encoder_ = WindowEncoder.from_dict(data["encoder"])
@@ -385,3 +396,12 @@ class Forecaster:
             calibration = json.loads((path / CALIBRATION_FILE).read_text())
             forecaster.calibration_ = Calibration.from_dict(calibration)
         return forecaster
+
+
+def _saved_network(data: dict[str, Any], version: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A saved model's LSTMConfig fields and NetworkFit fields, whatever its format."""
+    if version >= 3:
+        return data["lstm"], data["fitted"]
+    lstm = dict(data["lstm"]) if version == 2 else {**data["lstm"], "residual": False}
+    fitted = {name: lstm.pop(name) for name in _FITTED_FIELDS if name in lstm}
+    return lstm, fitted

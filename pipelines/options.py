@@ -25,8 +25,8 @@ from forecast.config import (
     WindowConfig,
     check_executor,
     check_levels,
+    check_model,
     cv_gap,
-    for_window,
 )
 from forecast.pipeline.options import FIT_THREADS, PipelineOptions
 from forecast.tracking.names import EXPERIMENT
@@ -59,7 +59,6 @@ _FIELDS = {
     "repeats": ("cv", "repeats"),
     "levels": ("cv", "levels"),
 }
-_WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3}  # columns of each feature set
 _RUN_KEYS = (
     "source",
     "csv",
@@ -329,9 +328,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         value = getattr(args, dest, None)
         if value is not None:
             sections[section][name] = value
-    window = sections["window"]
     sections["train"].setdefault("threads", FIT_THREADS)
-    sections["lstm"].setdefault("n_features", _WIDTHS.get(window.get("features", "close"), 1))
     configs = {}
     for name, cls in _SECTIONS.items():
         known = {f.name for f in fields(cls)}
@@ -339,7 +336,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         if bad:
             raise ValueError(f"[{name}] has unknown settings {bad}; known: {sorted(known)}")
         configs[name] = cls.from_dict(sections[name])
-    configs["lstm"] = for_window(configs["lstm"], configs["window"])  # checked here: exit 2
+    check_model(configs["lstm"], configs["window"])  # checked here: exit 2
     cv_gap(configs["window"], configs["cv"])
     run = {
         key: getattr(args, key, None) if getattr(args, key, None) is not None else file.get(key)

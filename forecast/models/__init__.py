@@ -1,5 +1,5 @@
 """Pure torch models: they know tensors, not prices or dates."""
 
-from forecast.models.lstm import LSTMStates, StackedLSTM
+from forecast.models.lstm import LSTMStates, NetworkFit, StackedLSTM
 
-__all__ = ["LSTMStates", "StackedLSTM"]
+__all__ = ["LSTMStates", "NetworkFit", "StackedLSTM"]

@@ -108,7 +108,7 @@ def lstm_internals(model: StackedLSTM, x: torch.Tensor) -> list[LayerInternals]:
         layers.append(internals)
     if model.decoder is not None:  # seq2seq: starts from the last layer's final (h, c)
         h, c = (torch.from_numpy(_final(state)) for state in (layers[-1].hidden, layers[-1].cell))
-        repeated = h.unsqueeze(1).expand(-1, model.config.horizon, -1).contiguous()  # (B, K, D*H)
+        repeated = h.unsqueeze(1).expand(-1, model.fitted.horizon, -1).contiguous()  # (B, K, D*H)
         decoder, _ = _layer(model.decoder, repeated, "decoder", (h[None], c[None]))
         layers.append(decoder)
     return layers

@@ -31,14 +31,47 @@ class LSTMStates:
     final: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: h_n, c_n each (D, B, H)
 
 
-class StackedLSTM(nn.Module):
-    """LSTM layers of `hidden_sizes`, dropout between them, and a forecast head."""
+@dataclass(frozen=True)
+class NetworkFit:
+    """What the data and the fit fix about a network, beside the user's LSTMConfig: saved with
+    the weights (forecaster.json's "fitted")."""
 
-    def __init__(self, config: LSTMConfig) -> None:
+    n_features: int = 1  # F, columns of the input windows
+    horizon: int = 1  # K, the steps it was built to forecast
+    # where the naive forecast is in model space: an input column (the target's scaled input)
+    # and/or a constant (the head's bias when residual): the encoder's fitted naive level
+    naive_column: int | None = None
+    naive_level: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("n_features", "horizon"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+
+
+class StackedLSTM(nn.Module):
+    """LSTM layers of `hidden_sizes`, dropout between them, and a forecast head; `fitted` (or the
+    keywords) say the input width, the horizon and where the naive forecast is."""
+
+    def __init__(
+        self,
+        config: LSTMConfig,
+        fitted: NetworkFit | None = None,
+        *,
+        n_features: int = 1,
+        horizon: int = 1,
+    ) -> None:
         super().__init__()
         self.config = config
+        self.fitted = fitted or NetworkFit(n_features, horizon)
+        if config.head == "per_step" and self.fitted.horizon > 1 and self.fitted.n_features != 1:
+            raise ValueError(
+                "head='per_step' with horizon > 1 feeds its own forecasts back as input, so it "
+                f"needs n_features=1 (the target alone); got n_features={self.fitted.n_features}"
+            )
         directions = 2 if config.bidirectional else 1
-        sizes_in = [config.n_features, *(directions * h for h in config.hidden_sizes[:-1])]
+        sizes_in = [self.fitted.n_features, *(directions * h for h in config.hidden_sizes[:-1])]
         self.layers = nn.ModuleList(
             nn.LSTM(n_in, h, batch_first=True, bidirectional=config.bidirectional)
             for n_in, h in zip(sizes_in, config.hidden_sizes, strict=True)
@@ -53,7 +86,7 @@ class StackedLSTM(nn.Module):
             self.head = nn.Linear(width, 1)
         else:
             self.decoder = None
-            self.head = nn.Linear(width, config.horizon if config.head == "direct" else 1)
+            self.head = nn.Linear(width, self.fitted.horizon if config.head == "direct" else 1)
         if config.init == "keras":
             self.reset_keras()
         if config.residual:
@@ -90,12 +123,12 @@ class StackedLSTM(nn.Module):
         """Zero output weights and the naive level as bias: with residual=True the network
         then forecasts exactly the naive forecast, and training moves it away from there."""
         nn.init.zeros_(self.head.weight)
-        nn.init.constant_(self.head.bias, self.config.naive_level)
+        nn.init.constant_(self.head.bias, self.fitted.naive_level)
 
     def _naive(self, x: torch.Tensor, at: slice | int) -> torch.Tensor | float:
         """The residual's base: the target's scaled input at timesteps `at` when the naive
         forecast is an input column, else 0 (its constant is the head's bias)."""
-        column = self.config.naive_column
+        column = self.fitted.naive_column
         if not self.config.residual or column is None:
             return 0.0
         return x[:, at, column]
@@ -125,7 +158,7 @@ class StackedLSTM(nn.Module):
         return LSTMStates(outputs, final)
 
     def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, LSTMStates]:
-        _check_input(x, self.config.n_features)
+        _check_input(x, self.fitted.n_features)
         states = self.forward_with_states(x)
         h_last = states.final[-1][0]  # (D, B, H)
         last = h_last[0] if len(h_last) == 1 else torch.cat(list(h_last), dim=-1)
@@ -134,10 +167,10 @@ class StackedLSTM(nn.Module):
     def forward(self, x: torch.Tensor, steps: int | None = None) -> torch.Tensor:
         """Forecast: (B, T, F) -> (B, K). `steps` (per_step head only) rolls further than K."""
         if self.config.head == "per_step":
-            return self._roll_forward(x, steps or self.config.horizon)
-        if steps is not None and steps != self.config.horizon:
+            return self._roll_forward(x, steps or self.fitted.horizon)
+        if steps is not None and steps != self.fitted.horizon:
             raise ValueError(
-                f"head={self.config.head!r} forecasts exactly {self.config.horizon} steps; "
+                f"head={self.config.head!r} forecasts exactly {self.fitted.horizon} steps; "
                 f"got steps={steps}"
             )
         last, states = self._encode(x)  # (B, D*H)
@@ -149,7 +182,7 @@ class StackedLSTM(nn.Module):
 
     def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
         """per_step head: the next-value prediction after every timestep, (B, T, F) -> (B, T)."""
-        _check_input(x, self.config.n_features)
+        _check_input(x, self.fitted.n_features)
         sequence = self.forward_with_states(x).outputs[-1]  # (B, T, D*H)
         # (B, T, 1) -> (B, T), plus each timestep's naive next value: the value at that step
         return self.head(self.between(sequence)).squeeze(-1) + self._naive(x, slice(None))
@@ -167,7 +200,7 @@ class StackedLSTM(nn.Module):
             raise RuntimeError("_decode needs the decoder that head='seq2seq' builds")
         h, c = states.final[-1]  # (D, B, H)
         init = (torch.cat(list(h), -1).unsqueeze(0), torch.cat(list(c), -1).unsqueeze(0))
-        repeated = last.unsqueeze(1).expand(-1, self.config.horizon, -1)  # (B, K, D*H)
+        repeated = last.unsqueeze(1).expand(-1, self.fitted.horizon, -1)  # (B, K, D*H)
         decoded, _ = self._run_layer(self.decoder, repeated.contiguous(), init)  # (B, K, D*H)
         return self.head(self.between(decoded)).squeeze(-1)  # (B, K)
 

@@ -30,18 +30,23 @@ def summary_table(model: StackedLSTM) -> str:
             rows.append((f"dropout_{i} (Dropout)", shape, 0, 0))
     if model.decoder is not None:
         rows.append(
-            ("repeat (RepeatVector)", f"(None, {config.horizon}, {model.decoder.input_size})", 0, 0)
+            (
+                "repeat (RepeatVector)",
+                f"(None, {model.fitted.horizon}, {model.decoder.input_size})",
+                0,
+                0,
+            )
         )
         rows.append(
             (
                 "decoder (LSTM)",
-                f"(None, {config.horizon}, {model.decoder.hidden_size})",
+                f"(None, {model.fitted.horizon}, {model.decoder.hidden_size})",
                 *lstm_params(model.decoder),
             )
         )
     head = sum(p.numel() for p in model.head.parameters())
     if config.head == "direct":
-        rows.append(("dense (Dense)", f"(None, {config.horizon})", head, head))
+        rows.append(("dense (Dense)", f"(None, {model.fitted.horizon})", head, head))
     else:
         rows.append(("dense (TimeDistributed(Dense))", "(None, None, 1)", head, head))
 
@@ -61,7 +66,7 @@ def summary_table(model: StackedLSTM) -> str:
 
     rule = "=" * sum(widths)
     out = [
-        f'Model: "StackedLSTM" (head={config.head}, horizon={config.horizon})',
+        f'Model: "StackedLSTM" (head={config.head}, horizon={model.fitted.horizon})',
         rule,
         line(headers),
         rule,

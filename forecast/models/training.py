@@ -108,13 +108,13 @@ def train(
             "head='per_step' trains on next-value targets: pass WindowedData(y_steps=...)"
         )
     target = data.y_steps if per_step and data.y_steps is not None else data.y
-    if data.y.shape[1] != model.config.horizon and not per_step:
+    if data.y.shape[1] != model.fitted.horizon and not per_step:
         raise ValueError(
-            f"y has horizon {data.y.shape[1]}; the model forecasts {model.config.horizon}"
+            f"y has horizon {data.y.shape[1]}; the model forecasts {model.fitted.horizon}"
         )
     device = resolve_device(config.device)
     amp = autocast_dtype(config.precision, device)
-    n_train, gap, n_val = split_train_val(len(data.X), config.val_fraction, model.config.horizon)
+    n_train, gap, n_val = split_train_val(len(data.X), config.val_fraction, model.fitted.horizon)
     seed_everything(config.seed)
 
     with cpu_threads(config.threads):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.config import FEATURE_SETS, TARGETS
+from forecast.config import FEATURE_SETS, FEATURE_WIDTHS, TARGETS
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ _BUILDERS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
 }
 
 
-if set(_BUILDERS) != set(FEATURE_SETS):  # config.py names them; each needs a builder here
+if set(_BUILDERS) != set(FEATURE_SETS) or set(FEATURE_WIDTHS) != set(FEATURE_SETS):
+    # config.py names them and their widths (tests/forecast/prep/test_features.py checks those)
     raise ImportError(f"feature builders {sorted(_BUILDERS)} differ from {FEATURE_SETS}")
 
 

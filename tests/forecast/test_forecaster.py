@@ -1,6 +1,7 @@
 import json
 import os
 import stat
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,7 @@ def test_encoder_targets_decode_back_to_prices(scaler):
 def test_a_scikit_learn_scaler_trains_saves_and_serves_a_residual_model(tmp_path, prices, scaler):
     window = WindowConfig(lookback=20, horizon=2, scaler=scaler)
     forecaster = Forecaster(window, TINY_LSTM, TINY_TRAIN).fit(prices)
-    assert forecaster.model_.config.naive_column == 0  # the target's scaled input: residual
+    assert forecaster.model_.fitted.naive_column == 0  # the target's scaled input: residual
     loaded = Forecaster.load(forecaster.save(tmp_path / scaler))
     pd.testing.assert_frame_equal(loaded.predict(prices), forecaster.predict(prices))
     assert np.isfinite(loaded.predict(prices)["forecast"]).all()
@@ -88,11 +89,8 @@ def test_fit_predict_in_price_units_on_trading_days(prices):
 @pytest.mark.parametrize("features", ["close", "returns"])
 def test_one_pass_over_many_series_matches_predict_for_each(prices, features):
     window = WindowConfig(lookback=12, horizon=3, features=features, scaler="standard")
-    lstm = LSTMConfig(
-        hidden_sizes=(8,),
-        n_features={"close": 1, "returns": 3}[features],
-        residual=features != "returns",  # returns hold no price: no naive input to add to
-    )
+    # returns hold no price: no naive input to add to
+    lstm = LSTMConfig(hidden_sizes=(8,), residual=features != "returns")
     forecaster = Forecaster(window, lstm, TINY_TRAIN).fit(prices)
     frames = [prices, prices.iloc[:-40], prices.iloc[-window.history_rows :]]
     together = forecaster.forecast([forecaster.features(p) for p in frames], 2)
@@ -136,12 +134,8 @@ def test_unfitted_forecaster_refuses():
 )
 def test_save_load_round_trip(tmp_path, prices, features, scaler, head):
     window = WindowConfig(lookback=15, horizon=2, features=features, scaler=scaler)
-    lstm = LSTMConfig(
-        hidden_sizes=(8,),
-        head=head,
-        n_features={"close": 1, "ohlcv": 5, "returns": 3}[features],
-        residual=features != "returns",  # returns hold no price: no naive input to add to
-    )
+    # returns hold no price: no naive input to add to
+    lstm = LSTMConfig(hidden_sizes=(8,), head=head, residual=features != "returns")
     forecaster = Forecaster(window, lstm, TINY_TRAIN).fit(prices)
     forecaster.save(tmp_path / "model")
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == [
@@ -297,12 +291,14 @@ def test_per_step_head_rolls_beyond_its_trained_horizon(prices):
         direct.predict(prices, horizon=3)
 
 
-def test_the_network_horizon_is_derived_from_the_window():
-    from forecast.config import LSTMConfig, WindowConfig
-
-    forecaster = Forecaster(WindowConfig(horizon=5), LSTMConfig(hidden_sizes=(4,)))
-    assert forecaster.lstm.horizon == 5
-    with pytest.raises(
-        ValueError, match=r"LSTMConfig.horizon=3 disagrees with WindowConfig.horizon=5"
-    ):
-        Forecaster(WindowConfig(horizon=5), LSTMConfig(horizon=3))
+def test_the_fitted_network_takes_its_width_horizon_and_naive_level_from_the_data(tmp_path, prices):
+    window = WindowConfig(lookback=10, horizon=5, features="ohlcv", scaler="log_return")
+    lstm = LSTMConfig(hidden_sizes=(4,), head="seq2seq")
+    forecaster = Forecaster(window, lstm, TINY_TRAIN).fit(prices)
+    fitted = forecaster.model_.fitted
+    assert (fitted.n_features, fitted.horizon, fitted.naive_column) == (5, 5, None)
+    assert fitted.naive_level == pytest.approx(forecaster.encoder_.naive_level())
+    assert forecaster.lstm == lstm  # the user's choices, untouched
+    saved = json.loads((forecaster.save(tmp_path / "m") / "forecaster.json").read_text())
+    assert saved["format_version"] == 3 and saved["lstm"] == json.loads(json.dumps(asdict(lstm)))
+    assert saved["fitted"]["n_features"] == 5 and saved["fitted"]["horizon"] == 5

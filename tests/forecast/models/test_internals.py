@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from forecast.config import LSTMConfig, TrainConfig
-from forecast.models import StackedLSTM
+from forecast.models import NetworkFit, StackedLSTM
 from forecast.models.internals import (
     GATES,
     gate_saturation,
@@ -14,10 +14,10 @@ from forecast.models.internals import (
 from forecast.models.training import WindowedData, seed_everything, train
 
 
-def trained_looking(config, seed=0):
+def trained_looking(config, seed=0, **fitted):
     """A model whose weights are random but not the initializer's tidy values."""
     seed_everything(seed)
-    model = StackedLSTM(config)
+    model = StackedLSTM(config, **fitted)
     with torch.no_grad():
         for param in model.parameters():
             param.add_(0.3 * torch.randn_like(param))
@@ -29,15 +29,13 @@ def trained_looking(config, seed=0):
 def test_recomputed_states_equal_the_fused_lstms(head, bidirectional):
     horizon = 1 if head == "per_step" else 3
     config = LSTMConfig(
-        n_features=2,
         hidden_sizes=(6, 4, 5),
         dropout=0.3,
         recurrent_dropout=0.4,  # eval mode: neither applies, in nn.LSTM or the recomputation
         bidirectional=bidirectional,
         head=head,
-        horizon=horizon,
     )
-    model = trained_looking(config)
+    model = trained_looking(config, n_features=2, horizon=horizon)
     x = torch.randn(7, 12, 2)
     layers = lstm_internals(model, x)
     with torch.no_grad():
@@ -119,7 +117,7 @@ def test_saliency_peaks_at_the_lag_the_answer_depends_on(lag):
 
 
 def test_an_untrained_residual_network_learned_nothing_to_look_at():
-    model = StackedLSTM(LSTMConfig(hidden_sizes=(4,), naive_column=0)).eval()
+    model = StackedLSTM(LSTMConfig(hidden_sizes=(4,)), NetworkFit(naive_column=0)).eval()
     by_lag = saliency(model, torch.randn(4, 10, 1))
     assert (by_lag == 0).all() and lags_holding(0.9, by_lag) == 10
     assert lags_holding(0.9, np.array([0.5, 0.3, 0.15, 0.05])) == 3

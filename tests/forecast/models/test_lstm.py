@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from forecast.config import LSTMConfig
-from forecast.models import StackedLSTM
+from forecast.config import LSTMConfig, WindowConfig, check_model
+from forecast.models import NetworkFit, StackedLSTM
 from forecast.models.summary import lstm_params
 
 
@@ -11,21 +11,14 @@ from forecast.models.summary import lstm_params
 @pytest.mark.parametrize("head", ["direct", "per_step", "seq2seq"])
 def test_every_head_forecasts_batch_by_horizon(head, bidirectional):
     horizon = 4
-    config = LSTMConfig(
-        n_features=1,
-        hidden_sizes=(8, 6),
-        head=head,
-        horizon=horizon,
-        bidirectional=bidirectional,
-        dropout=0.1,
-    )
-    model = StackedLSTM(config).eval()
+    config = LSTMConfig(hidden_sizes=(8, 6), head=head, bidirectional=bidirectional, dropout=0.1)
+    model = StackedLSTM(config, horizon=horizon).eval()
     assert model(torch.randn(5, 12, 1)).shape == (5, horizon)
 
 
 @pytest.mark.parametrize("head", ["direct", "seq2seq"])
 def test_multi_feature_input(head):
-    model = StackedLSTM(LSTMConfig(n_features=5, hidden_sizes=(8,), head=head, horizon=3)).eval()
+    model = StackedLSTM(LSTMConfig(hidden_sizes=(8,), head=head), n_features=5, horizon=3).eval()
     assert model(torch.randn(2, 10, 5)).shape == (2, 3)
 
 
@@ -35,7 +28,7 @@ def test_per_step_sequence_output_covers_every_timestep():
 
 
 def test_per_step_rolls_forward_with_its_own_output():
-    model = StackedLSTM(LSTMConfig(hidden_sizes=(8,), head="per_step", horizon=3)).eval()
+    model = StackedLSTM(LSTMConfig(hidden_sizes=(8,), head="per_step"), horizon=3).eval()
     x = torch.randn(2, 6, 1)
     with torch.inference_mode():
         out = model(x)
@@ -47,12 +40,12 @@ def test_per_step_rolls_forward_with_its_own_output():
 
 @pytest.mark.parametrize("length", [1, 2, 60, 300])
 def test_any_input_length_at_inference(length):
-    model = StackedLSTM(LSTMConfig(hidden_sizes=(8, 4), horizon=2)).eval()
+    model = StackedLSTM(LSTMConfig(hidden_sizes=(8, 4)), horizon=2).eval()
     assert model(torch.randn(1, length, 1)).shape == (1, 2)
 
 
 def test_bad_input_shape_is_named():
-    model = StackedLSTM(LSTMConfig(n_features=2, hidden_sizes=(4,)))
+    model = StackedLSTM(LSTMConfig(hidden_sizes=(4,)), n_features=2)
     with pytest.raises(
         ValueError, match=r"input must be \(batch, timesteps >= 1, 2 features\); got \(3, 5, 1\)"
     ):
@@ -113,7 +106,7 @@ def test_summary_counts_equal_a_hand_count():
 
 def test_summary_counts_bidirectional_and_seq2seq():
     model = StackedLSTM(
-        LSTMConfig(hidden_sizes=(8,), bidirectional=True, head="seq2seq", horizon=3)
+        LSTMConfig(hidden_sizes=(8,), bidirectional=True, head="seq2seq"), horizon=3
     )
     torch_lstm, keras_lstm = lstm_params(model.lstm_layers[0])
     assert torch_lstm == 2 * hand_count_lstm(1, 8, 2) and keras_lstm == 2 * hand_count_lstm(1, 8, 1)
@@ -148,7 +141,6 @@ def test_recurrent_dropout_changes_training_outputs_only():
         ("hidden_sizes", (8, 0), "hidden_sizes must be one or more integers >= 1; got (8, 0)"),
         ("dropout", 1.0, "dropout must be in [0, 1); got 1.0"),
         ("recurrent_dropout", -0.1, "recurrent_dropout must be in [0, 1); got -0.1"),
-        ("horizon", 0, "horizon must be a number >= 1; got 0"),
         ("head", "attention", "head='attention' is not one of direct, per_step, seq2seq"),
         ("init", "he", "init='he' is not one of keras, torch"),
     ],
@@ -161,13 +153,23 @@ def test_config_errors_name_the_value(field, value, message):
 
 def test_per_step_feedback_needs_a_single_feature():
     with pytest.raises(ValueError, match="needs n_features=1 .*got n_features=3"):
-        LSTMConfig(n_features=3, head="per_step", horizon=2)
+        StackedLSTM(LSTMConfig(head="per_step"), n_features=3, horizon=2)
+    with pytest.raises(ValueError, match="needs one input column .*got features='ohlcv'"):
+        check_model(LSTMConfig(head="per_step"), WindowConfig(horizon=2, features="ohlcv"))
+
+
+def test_the_network_fit_is_apart_from_the_users_config():
+    """LSTMConfig holds what a user chooses; the width, horizon and naive level are fitted."""
+    with pytest.raises(TypeError):
+        LSTMConfig(n_features=3)  # not a choice: the data's width
+    with pytest.raises(ValueError, match="horizon must be an integer >= 1; got 0"):
+        NetworkFit(horizon=0)
 
 
 def test_config_round_trips_through_a_dict():
     from dataclasses import asdict
 
-    config = LSTMConfig(hidden_sizes=(8, 4), head="seq2seq", horizon=5)
+    config = LSTMConfig(hidden_sizes=(8, 4), head="seq2seq", dropout=0.2)
     rebuilt = LSTMConfig.from_dict(
         {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     )

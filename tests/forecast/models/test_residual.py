@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.config import LSTMConfig, TrainConfig, WindowConfig, for_window
+from forecast.config import LSTMConfig, TrainConfig, WindowConfig, naive_column
 from forecast.data import load_prices
 from forecast.forecaster import Forecaster
 from forecast.prep.features import build_features
@@ -41,9 +41,7 @@ def naive_of(prices, target="adj_close"):
 )
 def test_an_untrained_residual_network_is_the_naive_forecast(prices, features, scaler, head):
     window = WindowConfig(lookback=15, horizon=3, features=features, scaler=scaler)
-    lstm = LSTMConfig(
-        hidden_sizes=(8,), head=head, n_features={"close": 1, "ohlcv": 5, "returns": 3}[features]
-    )
+    lstm = LSTMConfig(hidden_sizes=(8,), head=head)
     forecaster = Forecaster(window, lstm, UNTRAINED).fit(prices)
     assert forecaster.result_.best_epoch == 0
     out = forecaster.predict(prices)
@@ -93,25 +91,16 @@ def test_the_old_behaviour_stays_selectable(prices):
 
 
 def test_residual_needs_the_naive_forecast_somewhere():
-    lstm = LSTMConfig(hidden_sizes=(8,), n_features=3)
+    lstm = LSTMConfig(hidden_sizes=(8,))
     with pytest.raises(ValueError, match="residual=True needs the target among the inputs"):
-        for_window(lstm, WindowConfig(features="returns", scaler="standard"), 3)
-    assert (
-        for_window(
-            LSTMConfig(residual=False, n_features=3),
-            WindowConfig(features="returns", scaler="standard"),
-        ).naive_column
-        is None
-    )
-    assert (
-        for_window(lstm, WindowConfig(features="returns", scaler="window"), 3).naive_column is None
-    )
-    assert (
-        for_window(
-            LSTMConfig(n_features=5), WindowConfig(features="ohlcv", scaler="minmax")
-        ).naive_column
-        == 3
-    )
+        naive_column(lstm, WindowConfig(features="returns", scaler="standard"))
+    with pytest.raises(ValueError, match="residual=True needs the target among the inputs"):
+        Forecaster(WindowConfig(features="returns", scaler="standard"), lstm)
+    level = LSTMConfig(residual=False)
+    assert naive_column(level, WindowConfig(features="returns", scaler="standard")) is None
+    assert naive_column(lstm, WindowConfig(features="returns", scaler="window")) is None
+    assert naive_column(lstm, WindowConfig(features="ohlcv", scaler="minmax")) == 3
+    assert naive_column(lstm, WindowConfig(features="ohlcv", scaler="robust")) == 3
 
 
 def test_a_model_saved_before_residual_networks_loads_as_the_level_network(tmp_path, prices):
@@ -119,6 +108,8 @@ def test_a_model_saved_before_residual_networks_loads_as_the_level_network(tmp_p
     old = Forecaster(window, LSTMConfig(hidden_sizes=(8,), residual=False), SHORT).fit(prices)
     path = old.save(tmp_path / "old")
     saved = json.loads((path / "forecaster.json").read_text())
+    # format 1: the network's fitted fields inside "lstm", and no residual networks
+    saved["lstm"].update(saved.pop("fitted"))
     for key in ("residual", "naive_column", "naive_level"):  # what format 1 did not have
         del saved["lstm"][key]
     saved["format_version"] = 1
@@ -126,7 +117,22 @@ def test_a_model_saved_before_residual_networks_loads_as_the_level_network(tmp_p
     loaded = Forecaster.load(path)
     assert loaded.model_.config.residual is False
     pd.testing.assert_frame_equal(loaded.predict(prices), old.predict(prices))
-    saved["format_version"] = 3
+    saved["format_version"] = 4
     (path / "forecaster.json").write_text(json.dumps(saved))
-    with pytest.raises(ValueError, match=r"format_version 3; this Stockcast reads \(1, 2\)"):
+    with pytest.raises(ValueError, match=r"format_version 4; this Stockcast reads \(1, 2, 3\)"):
         Forecaster.load(path)
+
+
+def test_a_model_saved_with_its_fitted_fields_in_lstm_loads_alike(tmp_path, prices):
+    """Format 2 kept the width, horizon and naive forecast inside "lstm"."""
+    model = Forecaster(
+        WindowConfig(lookback=15, scaler="standard"), LSTMConfig(hidden_sizes=(8,)), SHORT
+    )
+    path = model.fit(prices).save(tmp_path / "v2")
+    saved = json.loads((path / "forecaster.json").read_text())
+    saved["lstm"].update(saved.pop("fitted"))
+    saved["format_version"] = 2
+    (path / "forecaster.json").write_text(json.dumps(saved))
+    loaded = Forecaster.load(path)
+    assert loaded.model_.fitted == model.model_.fitted and loaded.lstm == model.lstm
+    pd.testing.assert_frame_equal(loaded.predict(prices), model.predict(prices))

@@ -57,7 +57,7 @@ def test_other_heads_learn_the_sine_wave(head):
         ..., 0
     ]
     seed_everything(0)
-    model = StackedLSTM(LSTMConfig(hidden_sizes=(16,), head=head, horizon=3))
+    model = StackedLSTM(LSTMConfig(hidden_sizes=(16,), head=head), horizon=3)
     result = train(
         model,
         WindowedData(X, y, steps),
@@ -204,7 +204,7 @@ def test_per_step_needs_step_targets(tiny):
 def test_horizon_mismatch(tiny):
     X, y = noisy_windows()
     with pytest.raises(ValueError, match="y has horizon 1; the model forecasts 3"):
-        train(StackedLSTM(LSTMConfig(hidden_sizes=(4,), horizon=3)), WindowedData(X, y), tiny)
+        train(StackedLSTM(LSTMConfig(hidden_sizes=(4,)), horizon=3), WindowedData(X, y), tiny)
 
 
 def test_windowed_data_checks_shapes():
