@@ -141,6 +141,10 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "ohlcv": ("open", "high", "low", "close", "volume"),
     "returns": ("high", "low", "volume"),
 }
+# rows a feature set or a scaler consumes before its first value: a log return needs the day
+# before it (WindowConfig.history_rows adds them up)
+FEATURE_ROWS = {"returns": 1}
+SCALER_ROWS = {"log_return": 1}
 # how many input columns each feature set makes (forecast/prep/features.py checks it)
 FEATURE_WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3}
 # where each feature set puts the target price among its columns (None: it has no price column)
@@ -177,9 +181,10 @@ class WindowConfig(_Config):
 
     @property
     def history_rows(self) -> int:
-        """Price rows one forecast needs: the lookback, plus one when log returns are taken (the
-        log_return scaler, or the returns features: the first day has no return)."""
-        return self.lookback + (self.scaler == "log_return") + (self.features == "returns")
+        """Price rows one forecast needs: the one rule (the service, the pyfunc, the encoder's
+        first origin and CV's folds all follow it). The lookback, plus a row for each log
+        return taken: by the scaler (SCALER_ROWS) and by the features (FEATURE_ROWS)."""
+        return self.lookback + SCALER_ROWS.get(self.scaler, 0) + FEATURE_ROWS.get(self.features, 0)
 
     def __post_init__(self) -> None:
         _at_least("lookback", self.lookback, 1)

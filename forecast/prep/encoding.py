@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from forecast.config import WindowConfig
+from forecast.config import SCALER_ROWS, WindowConfig
 from forecast.prep.scaling import Scaler, WindowScaler, make_scaler, scaler_from_dict
 from forecast.prep.windowing import make_windows
 
@@ -36,8 +36,9 @@ class WindowEncoder:
 
     @property
     def offset(self) -> int:
-        """Rows consumed before the first model-space row (log returns need a previous price)."""
-        return 1 if self.scaler == "log_return" else 0
+        """Rows consumed before the first model-space row (config.SCALER_ROWS: log returns need
+        a previous price)."""
+        return SCALER_ROWS.get(self.scaler, 0)
 
     @property
     def first_origin(self) -> int:
