@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -36,13 +35,6 @@ from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features
 from forecast.queries import Answer, Query, QueryError
 
-CONFIG_FILE, WEIGHTS_FILE = "forecaster.json", "model.safetensors"
-CALIBRATION_FILE = "calibration.json"  # the prediction intervals' calibration, when it has one
-# 3: the network's fitted state ("fitted": width, horizon, naive forecast) apart from the
-# user's LSTMConfig; 2 kept them in "lstm"; 1 also had no residual networks
-FORMAT_VERSION = 3
-READABLE_FORMATS = (1, 2, 3)
-_FITTED_FIELDS = ("n_features", "horizon", "naive_column", "naive_level")
 MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
 
 
@@ -336,72 +328,23 @@ class Forecaster:
         return frame
 
     def save(self, directory: str | Path) -> Path:
-        """JSON config + safetensors weights (no pickle). Returns the directory."""
-        from safetensors.torch import save
+        """JSON config + safetensors weights (+ JSON calibration); no pickle. Returns the
+        directory (forecast/saving.py)."""
+        from forecast.saving import save
 
         self._require_fitted()
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
-        # bytes written by plain open(): the file gets the umask's mode like the JSON beside it
-        # (safetensors' save_file creates it 0600)
-        (path / WEIGHTS_FILE).write_bytes(save(state))
-        (path / CONFIG_FILE).write_text(json.dumps(self.to_dict(), indent=2))
-        if self.calibration_ is not None:
-            (path / CALIBRATION_FILE).write_text(json.dumps(self.calibration_.to_dict(), indent=2))
-        return path
+        return save(self, directory)
 
     def to_dict(self) -> dict[str, Any]:
+        """The saved forecaster.json: configs, the network's fitted state, scaling."""
+        from forecast.saving import to_dict
+
         self._require_fitted()
-        return {
-            "format_version": FORMAT_VERSION,
-            "window": asdict(self.window),
-            "lstm": asdict(self.lstm),
-            "fitted": asdict(self.model_.fitted),
-            "train": asdict(self.train),
-            "columns": list(self.columns_),
-            "trained_until": self.trained_until_.strftime("%Y-%m-%d"),
-            "encoder": self.encoder_.to_dict(),
-        }
+        return to_dict(self)
 
     @classmethod
     def load(cls, directory: str | Path) -> Forecaster:
         """Rebuild a saved Forecaster on the CPU (whatever device trained it)."""
-        from safetensors.torch import load_file
+        from forecast.saving import load
 
-        path = Path(directory)
-        if not (path / CONFIG_FILE).is_file() or not (path / WEIGHTS_FILE).is_file():
-            raise FileNotFoundError(
-                f"{path} holds no saved Forecaster ({CONFIG_FILE} + {WEIGHTS_FILE})"
-            )
-        data = json.loads((path / CONFIG_FILE).read_text())
-        version = data.get("format_version")
-        if version not in READABLE_FORMATS:
-            raise ValueError(
-                f"{path}: format_version {version!r}; this Stockcast reads {READABLE_FORMATS}"
-            )
-        lstm, fitted = _saved_network(data, version)
-        forecaster = cls(
-            WindowConfig.from_dict(data["window"]),
-            LSTMConfig.from_dict(lstm),
-            TrainConfig.from_dict(data["train"]),
-        )
-        model = StackedLSTM(forecaster.lstm, NetworkFit(**fitted))
-        model.load_state_dict(load_file(str(path / WEIGHTS_FILE), device="cpu"))
-        forecaster.model_ = model.eval()
-        forecaster.encoder_ = WindowEncoder.from_dict(data["encoder"])
-        forecaster.columns_ = tuple(data["columns"])
-        forecaster.trained_until_ = pd.Timestamp(data["trained_until"])
-        if (path / CALIBRATION_FILE).is_file():  # models saved before intervals have none
-            calibration = json.loads((path / CALIBRATION_FILE).read_text())
-            forecaster.calibration_ = Calibration.from_dict(calibration)
-        return forecaster
-
-
-def _saved_network(data: dict[str, Any], version: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A saved model's LSTMConfig fields and NetworkFit fields, whatever its format."""
-    if version >= 3:
-        return data["lstm"], data["fitted"]
-    lstm = dict(data["lstm"]) if version == 2 else {**data["lstm"], "residual": False}
-    fitted = {name: lstm.pop(name) for name in _FITTED_FIELDS if name in lstm}
-    return lstm, fitted
+        return load(directory)

@@ -9,8 +9,9 @@ import pytest
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
 from forecast.evaluation.cv import calibration_scores
-from forecast.forecaster import CALIBRATION_FILE, Forecaster
+from forecast.forecaster import Forecaster
 from forecast.intervals import Calibration, Volatility, scores
+from forecast.saving import CALIBRATION_FILE
 from tests.helpers import cross_validate
 
 TINY_LSTM = LSTMConfig(hidden_sizes=(8,))
