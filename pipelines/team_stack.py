@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Self
 
 from forecast.data.tickers import normalize_ticker
-from pipelines.processes import free_port, log_tail, terminate, wait_http
+from pipelines.processes import free_port, terminate, wait_for, wait_http
 from service.launch import api_command
 
 DB_USER, DB_NAME = "stockcast", "mlflow"
@@ -115,38 +115,14 @@ class Stack:
 
     def _start_postgres(self) -> None:
         binaries = postgres_bin()
-        # postgres refuses to run as root: as root, run it as the `postgres` system user in a
-        # folder of its own under /tmp (a test's tmp_path is not traversable for other users)
-        user = None
-        if os.geteuid() == 0:
-            user = "postgres"
-            try:
-                account = pwd.getpwnam(user)
-            except KeyError as err:
-                raise RuntimeError(
-                    "running as root needs the `postgres` system user (apt-get install postgresql)"
-                ) from err
-        self.pg_dir = Path(tempfile.mkdtemp(prefix="stockcast-pg-"))
-        if user is not None:
-            os.chown(self.pg_dir, account.pw_uid, account.pw_gid)
-        data = self.pg_dir / "data"
-        init = ["runuser", "-u", user, "--"] if user else []
+        folder, user = self._postgres_folder()
+        data = folder / "data"
+        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", DB_USER, "--auth=trust"]
+        as_user = ["runuser", "-u", user, "--"] if user else []
         subprocess.run(
-            [
-                *init,
-                str(binaries / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                DB_USER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
+            [*as_user, *initdb, "-E", "UTF8", "--no-sync"], check=True, capture_output=True
         )
+        settings = ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
         server = self._spawn(
             [
                 str(binaries / "postgres"),
@@ -155,42 +131,43 @@ class Stack:
                 "-p",
                 str(self.pg_port),
                 "-k",
-                str(self.pg_dir),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-            ],
+                str(folder),
+            ]
+            + settings,
             "postgres.log",
             user=user,
         )
-        started = time.monotonic()
-        while True:
-            ready = subprocess.run(
-                [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.pg_port)],
-                capture_output=True,
-            )
-            if ready.returncode == 0:
-                break
-            if server.poll() is not None or time.monotonic() - started > 30:
-                raise RuntimeError(
-                    f"PostgreSQL did not start:\n{log_tail(self.workdir / 'postgres.log')}"
-                )
-            time.sleep(0.2)
-        subprocess.run(
-            [
-                str(binaries / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.pg_port),
-                "-U",
-                DB_USER,
-                DB_NAME,
-            ],
-            check=True,
-            capture_output=True,
+        address = ["-h", "127.0.0.1", "-p", str(self.pg_port)]
+        wait_for(
+            lambda: (
+                subprocess.run(
+                    [str(binaries / "pg_isready"), *address], capture_output=True
+                ).returncode
+                == 0
+            ),
+            30,
+            "PostgreSQL to accept connections",
+            process=server,
+            log=self.workdir / "postgres.log",
         )
+        createdb = [str(binaries / "createdb"), *address, "-U", DB_USER, DB_NAME]
+        subprocess.run(createdb, check=True, capture_output=True)
+
+    def _postgres_folder(self) -> tuple[Path, str | None]:
+        """A new folder for the cluster (self.pg_dir), and the user postgres runs as: postgres
+        refuses to run as root, so as root it runs as the `postgres` system user in a folder of
+        its own under /tmp (a test's tmp_path is not traversable for other users)."""
+        self.pg_dir = folder = Path(tempfile.mkdtemp(prefix="stockcast-pg-"))
+        if os.geteuid() != 0:
+            return folder, None
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError as err:
+            raise RuntimeError(
+                "running as root needs the `postgres` system user (apt-get install postgresql)"
+            ) from err
+        os.chown(folder, account.pw_uid, account.pw_gid)
+        return folder, "postgres"
 
     def _start_mlflow(self) -> None:
         backend = f"postgresql://{DB_USER}@127.0.0.1:{self.pg_port}/{DB_NAME}"

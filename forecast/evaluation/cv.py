@@ -199,6 +199,51 @@ class _Repeats:
     best_val_losses: list[float] = field(default_factory=list)
     naive_val_losses: list[float] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, outcomes: list[FitOutcome]) -> _Repeats:
+        repeats = cls()
+        for outcome in outcomes:
+            if outcome.forecasts is None:
+                raise RuntimeError(f"{outcome.label}: a CV fit returned no forecasts")
+            repeats.forecasts.append(outcome.forecasts)
+            repeats.histories.append(outcome.history)
+            repeats.best_epochs.append(outcome.best_epoch)
+            repeats.best_val_losses.append(outcome.best_val_loss)
+            repeats.naive_val_losses.append(outcome.naive_val_loss)
+        return repeats
+
+
+def _scores(
+    actual: np.ndarray,
+    last_observed: np.ndarray,
+    mase_scale: float,
+    forecasts: list[np.ndarray],
+    baselines: dict[str, np.ndarray],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, list[float]]], list[dict[str, float]]]:
+    """Every forecaster's metrics on the same origins (the model's: the mean over repeats),
+    each metric per step, every repeat's, and the skill against naive."""
+    model_steps = [forecast_metrics(actual, f, last_observed, mase_scale) for f in forecasts]
+    repeat_metrics = [
+        overall(steps, actual, forecast)
+        for steps, forecast in zip(model_steps, forecasts, strict=True)
+    ]
+    per_step: dict[str, dict[str, list[float]]] = {}
+    metrics: dict[str, dict[str, float]] = {}
+    for name, forecast in baselines.items():
+        steps = forecast_metrics(actual, forecast, last_observed, mase_scale)
+        per_step[name] = {k: v.tolist() for k, v in steps.items()}
+        metrics[name] = overall(steps, actual, forecast)
+    per_step["model"] = {
+        k: np.mean([s[k] for s in model_steps], axis=0).tolist() for k in model_steps[0]
+    }
+    metrics["model"] = {
+        k: float(np.mean([m[k] for m in repeat_metrics])) for k in repeat_metrics[0]
+    }
+    metrics["model"]["rmse_repeat_std"] = float(np.std([m["rmse"] for m in repeat_metrics]))
+    for name in metrics:
+        metrics[name]["skill"] = skill(metrics[name]["rmse"], metrics["naive"]["rmse"])
+    return metrics, per_step, repeat_metrics
+
 
 def _assemble_fold(
     fold: Fold, features: Features, plan: _Plan, outcomes: list[FitOutcome], origins: np.ndarray
@@ -212,40 +257,13 @@ def _assemble_fold(
     history = sliding_window_view(seen_target, lookback)[origins - lookback]
     last_observed = seen_target[origins - 1]
     training = target[fold.train_start : fold.train_end]
-    scale = in_sample_naive_mae(training)
     volatility = Volatility.of(training)
 
-    repeats = _Repeats()
-    for outcome in outcomes:
-        if outcome.forecasts is None:
-            raise RuntimeError(f"{outcome.label}: a CV fit returned no forecasts")
-        repeats.forecasts.append(outcome.forecasts)
-        repeats.histories.append(outcome.history)
-        repeats.best_epochs.append(outcome.best_epoch)
-        repeats.best_val_losses.append(outcome.best_val_loss)
-        repeats.naive_val_losses.append(outcome.naive_val_loss)
-    model_steps = [forecast_metrics(actual, f, last_observed, scale) for f in repeats.forecasts]
-    repeat_metrics = [
-        overall(steps, actual, forecast)
-        for steps, forecast in zip(model_steps, repeats.forecasts, strict=True)
-    ]
-
+    repeats = _Repeats.of(outcomes)
     baselines = {name: fn(history, horizon) for name, fn in BASELINES.items()}
-    per_step: dict[str, dict[str, list[float]]] = {}
-    metrics: dict[str, dict[str, float]] = {}
-    for name, forecast in baselines.items():
-        steps = forecast_metrics(actual, forecast, last_observed, scale)
-        per_step[name] = {k: v.tolist() for k, v in steps.items()}
-        metrics[name] = overall(steps, actual, forecast)
-    per_step["model"] = {
-        k: np.mean([s[k] for s in model_steps], axis=0).tolist() for k in model_steps[0]
-    }
-    metrics["model"] = {
-        k: float(np.mean([m[k] for m in repeat_metrics])) for k in repeat_metrics[0]
-    }
-    metrics["model"]["rmse_repeat_std"] = float(np.std([m["rmse"] for m in repeat_metrics]))
-    for name in metrics:
-        metrics[name]["skill"] = skill(metrics[name]["rmse"], metrics["naive"]["rmse"])
+    metrics, per_step, repeat_metrics = _scores(
+        actual, last_observed, in_sample_naive_mae(training), repeats.forecasts, baselines
+    )
     return FoldResult(
         fold=fold,
         origin_dates=dates[origins],

@@ -18,6 +18,12 @@ def lstm_params(lstm: nn.LSTM) -> tuple[int, int]:
 
 
 def summary_table(model: StackedLSTM) -> str:
+    """Keras' model.summary() for a StackedLSTM: layers, output shapes, both parameter counts."""
+    return _table(_layer_rows(model), model)
+
+
+def _layer_rows(model: StackedLSTM) -> list[tuple[str, str, int, int]]:
+    """(layer, output shape, torch params, Keras params) per layer, first to last."""
     config = model.config
     rows: list[tuple[str, str, int, int]] = []
     for i, lstm in enumerate(model.lstm_layers):
@@ -50,6 +56,10 @@ def summary_table(model: StackedLSTM) -> str:
     else:
         rows.append(("dense (TimeDistributed(Dense))", "(None, None, 1)", head, head))
 
+    return rows
+
+
+def _table(rows: list[tuple[str, str, int, int]], model: StackedLSTM) -> str:
     headers = ("Layer (type)", "Output Shape", "Param # (torch)", "Param # (Keras)")
     widths = [
         max(len(headers[0]), *(len(r[0]) for r in rows)) + 2,
@@ -66,7 +76,7 @@ def summary_table(model: StackedLSTM) -> str:
 
     rule = "=" * sum(widths)
     out = [
-        f'Model: "StackedLSTM" (head={config.head}, horizon={model.fitted.horizon})',
+        f'Model: "StackedLSTM" (head={model.config.head}, horizon={model.fitted.horizon})',
         rule,
         line(headers),
         rule,

@@ -53,22 +53,10 @@ def train_ticker(
 ) -> TickerSummary:
     """Log one ticker's CV as its fits finish, then fit, log and register its final model. A
     sweep's `candidate` is a run of that name nested in the sweep's run."""
-    ticker, prices = job.ticker, job.prices
+    ticker = job.ticker
     started = job.progress.started  # its fits were queued then
     clock = Stopwatch()
-    device = str(resolve_device(options.train.device))
-    signature = folds_signature(prices, options)
-    tags = {
-        "ticker": ticker,
-        "source": prices.attrs.get("source", "?"),
-        "data_start": f"{prices.index[0]:%Y-%m-%d}",
-        "data_end": f"{prices.index[-1]:%Y-%m-%d}",
-        "rows": str(len(prices)),
-        "data_hash": data_hash(prices),
-        "git_commit": git_commit(),
-        "device": device,
-        tracking.FOLDS_TAG: signature,
-    }
+    tags = _run_tags(ticker, job.prices, options)
     now = dt.datetime.now()
     try:
         with tracking.run(
@@ -102,6 +90,21 @@ def train_ticker(
     summary.tracking_seconds = clock.seconds
     summary.model_uri, summary.tags = model_uri, tags
     return summary
+
+
+def _run_tags(ticker: str, prices: pd.DataFrame, options: PipelineOptions) -> dict[str, str]:
+    """The pipeline run's tags: its data (range, rows, hash), code, device and folds."""
+    return {
+        "ticker": ticker,
+        "source": prices.attrs.get("source", "?"),
+        "data_start": f"{prices.index[0]:%Y-%m-%d}",
+        "data_end": f"{prices.index[-1]:%Y-%m-%d}",
+        "rows": str(len(prices)),
+        "data_hash": data_hash(prices),
+        "git_commit": git_commit(),
+        "device": str(resolve_device(options.train.device)),
+        tracking.FOLDS_TAG: folds_signature(prices, options),
+    }
 
 
 def _config_dict(options: PipelineOptions) -> dict[str, Any]:
