@@ -75,3 +75,35 @@ def test_every_third_party_import_of_the_product_is_a_declared_dependency():
     assert not missing, (
         f"imported but not in pyproject.toml (module: distributions, file): {missing}"
     )
+
+
+def _loaded_by(module: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules under `prefixes` that importing `module` loads (in a fresh interpreter)."""
+    import sys
+
+    code = (
+        f"import sys, {module}\nprint(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return eval(out.stdout)  # a printed list of module names
+
+
+def test_the_forecaster_and_parallel_load_nothing_from_evaluation():
+    """The import graph has no upward arrow: a model is served without evaluation/ or
+    parallel/, and fits run without evaluation/."""
+    assert _loaded_by("forecast.forecaster", ("forecast.evaluation", "forecast.parallel")) == []
+    assert _loaded_by("forecast.parallel.scheduler", ("forecast.evaluation",)) == []
+    assert _loaded_by("forecast.evaluation.cv", ("forecast.parallel",)) == []
+    assert (
+        _loaded_by("service.app", ("forecast.evaluation", "forecast.parallel", "pipelines")) == []
+    )
+
+
+def test_no_cli_imports_another_clis_private_names():
+    import ast
+
+    for path in sorted((ROOT / "pipelines").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipelines"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
