@@ -20,7 +20,7 @@ from forecast.config import (
     check_model,
     naive_column,
 )
-from forecast.data.history import HistoryError, prices_from_rows, row_count
+from forecast.data.history import HistoryError, Rows, price_columns, row_count
 from forecast.intervals import Calibration, Volatility, level_name
 from forecast.models import NetworkFit, StackedLSTM
 from forecast.models.training import (
@@ -32,7 +32,7 @@ from forecast.models.training import (
     train,
 )
 from forecast.prep.encoding import WindowEncoder
-from forecast.prep.features import Features, build_features
+from forecast.prep.features import Features, build_features, features_of
 from forecast.queries import Answer, Query, QueryError
 
 MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
@@ -224,6 +224,24 @@ class Forecaster:
             )
         return features
 
+    def _row_features(self, rows: Rows) -> Features:
+        """The features of request rows, by forecast.data.history's rule, from the last
+        `window.history_rows` of them."""
+        needed = self.window.history_rows
+        if (count := row_count(rows)) < needed:
+            raise ValueError(
+                f"history has {count} rows; this model needs at least {needed} "
+                f"(lookback {self.window.lookback})"
+            )
+        index, columns = price_columns(rows, self.window.features)
+        recent = {name: values[-needed:] for name, values in columns.items()}
+        features = features_of(recent, index[-needed:], self.window.features, self.window.target)
+        if features.columns != self.columns_:
+            raise ValueError(
+                f"rows give features {features.columns}; the model was fit on {self.columns_}"
+            )
+        return features
+
     def answer(self, queries: Sequence[Query]) -> list[Answer | QueryError]:
         """Each query's forecast, in order, from one forward pass over those this model can
         answer; a QueryError for each it cannot (its horizon, level, rows or prices)."""
@@ -262,15 +280,9 @@ class Forecaster:
         except ValueError as err:
             return QueryError("level", str(err))
         try:
-            prices = query.prices
             if query.rows is not None:
-                if (rows := row_count(query.rows)) < self.window.history_rows:
-                    raise ValueError(
-                        f"history has {rows} rows; this model needs at least "
-                        f"{self.window.history_rows} (lookback {self.window.lookback})"
-                    )
-                prices = prices_from_rows(query.rows, self.window.features)
-            return self.features(prices), steps, level  # type: ignore[arg-type]
+                return self._row_features(query.rows), steps, level
+            return self.features(query.prices), steps, level  # type: ignore[arg-type]
         except HistoryError as err:
             return QueryError("history", str(err), err.row, err.column)
         except ValueError as err:

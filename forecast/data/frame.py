@@ -80,7 +80,7 @@ def validate_prices(frame: pd.DataFrame, ticker: str, source: str) -> pd.DataFra
     if out.empty:
         raise PriceDataError(f"{ticker} ({source}): no price rows")
     _check_dates(out.index, ticker, source)
-    _check_values(out.index, values, ticker, source)
+    check_values(out.index, values, ticker, source)
     out.attrs = {"ticker": ticker, "source": source}
     return out
 
@@ -98,8 +98,9 @@ def _check_dates(index: pd.Index, ticker: str, source: str) -> None:
     )
 
 
-def _check_values(index: pd.Index, values: np.ndarray, ticker: str, source: str) -> None:
-    """Prices > 0, volume >= 0, high >= low: PriceDataError naming the column and dates."""
+def check_values(index: pd.Index, values: np.ndarray, ticker: str, source: str) -> None:
+    """The contract's value rules on (T, 6) finite values in COLUMNS order: prices > 0,
+    volume >= 0, high >= low; PriceDataError naming the column and dates."""
     prices = values[:, : len(PRICE_COLUMNS)]
     if (prices <= 0).any():
         column = int(np.flatnonzero((prices <= 0).any(axis=0))[0])

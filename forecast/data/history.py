@@ -18,7 +18,7 @@ import pandas as pd
 
 from forecast.config import REQUIRED_COLUMNS
 from forecast.data.errors import PriceDataError
-from forecast.data.frame import COLUMNS, validate_prices
+from forecast.data.frame import COLUMNS, check_values
 
 Rows = pd.DataFrame | Mapping[str, Sequence[Any]]  # columns of rows, oldest first
 
@@ -45,8 +45,14 @@ def _columns(rows: Rows) -> dict[str, Any]:
     return {str(c).strip().lower().replace(" ", "_"): v for c, v in rows.items()}
 
 
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
 def _dates(values: Any) -> np.ndarray:
     """(T,) datetime64[D] from text, dates or datetime64; HistoryError naming the first bad."""
+    if isinstance(values, list) and all(type(v) is dt.date for v in values):  # API rows
+        ordinals = np.fromiter((v.toordinal() for v in values), np.int64, len(values))
+        return (ordinals - _EPOCH).astype("datetime64[D]")
     try:
         days = np.asarray(values).astype("datetime64[D]")
     except (ValueError, TypeError):
@@ -108,6 +114,17 @@ def prices_from_rows(
     """The validated price frame of request rows (a frame or columns: `date`, `close` or
     `adj_close`, plus the columns `feature_set` reads), by the rule in this module's docstring.
     `today` is for tests. Raises HistoryError naming the row and column to blame."""
+    index, columns = price_columns(rows, feature_set, ticker, today=today)
+    frame = pd.DataFrame(columns, index=index)[list(COLUMNS)]
+    frame.attrs = {"ticker": ticker, "source": "history"}
+    return frame
+
+
+def price_columns(
+    rows: Rows, feature_set: str, ticker: str = "HISTORY", *, today: dt.date | None = None
+) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
+    """prices_from_rows without the frame: the dates and each contract column as float64
+    (what the features are built from, without pandas on a request's path)."""
     columns = _columns(rows)
     if "date" not in columns:
         raise HistoryError(f"history needs a 'date' column; got {list(columns)}")
@@ -141,7 +158,10 @@ def prices_from_rows(
             int(bad[0]),
         )
     index = pd.DatetimeIndex(days.astype("datetime64[ns]"), name="date")
-    return validate_prices(pd.DataFrame(values, index=index, columns=COLUMNS), ticker, "history")
+    # the contract (frame.validate_prices) in array passes: the rows are already finite, in
+    # order and tz-naive days; what remains is the value rules
+    check_values(index, values, ticker, "history")
+    return index, filled
 
 
 def rows_of(prices: pd.DataFrame, feature_set: str, target: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.config import FEATURE_SETS, FEATURE_WIDTHS, TARGETS
+from forecast.config import FEATURE_SETS, FEATURE_WIDTHS, REQUIRED_COLUMNS, TARGETS
 
 
 @dataclass(frozen=True)
@@ -22,37 +22,36 @@ class Features:
     index: pd.DatetimeIndex
 
 
-def _adjusted_ohlc(prices: pd.DataFrame) -> pd.DataFrame:
+Columns = dict[str, np.ndarray]  # a price frame's columns as float64 arrays
+# a feature set from price columns and the target's name: its columns, their names, and the
+# leading rows it drops (a log return needs the day before)
+Builder = Callable[[Columns, str], tuple[list[np.ndarray], tuple[str, ...], int]]
+
+
+def _close(prices: Columns, target: str) -> tuple[list[np.ndarray], tuple[str, ...], int]:
+    return [prices[target]], (target,), 0
+
+
+def _ohlcv(prices: Columns, target: str) -> tuple[list[np.ndarray], tuple[str, ...], int]:
     # Yahoo's open/high/low/close are split-unadjusted; scale them like adj_close
     factor = prices["adj_close"] / prices["close"]
-    return prices[["open", "high", "low", "close"]].mul(factor, axis=0)
+    adjusted = [prices[c] * factor for c in ("open", "high", "low")]
+    columns = [*adjusted, prices[target], np.log1p(prices["volume"])]
+    return columns, ("open", "high", "low", "close", "log_volume"), 0
 
 
-def _close(prices: pd.DataFrame, target: str) -> pd.DataFrame:
-    return prices[[target]]
+def _returns(prices: Columns, target: str) -> tuple[list[np.ndarray], tuple[str, ...], int]:
+    columns = [
+        np.diff(np.log(prices[target])),
+        np.log(prices["high"] / prices["low"])[1:],
+        np.log1p(prices["volume"])[1:],
+    ]
+    return columns, ("log_return", "hl_range", "log_volume"), 1  # the first day has no return
 
 
-def _ohlcv(prices: pd.DataFrame, target: str) -> pd.DataFrame:
-    frame = _adjusted_ohlc(prices)
-    frame["close"] = prices[target]
-    frame["log_volume"] = np.log1p(prices["volume"])
-    return frame
-
-
-def _returns(prices: pd.DataFrame, target: str) -> pd.DataFrame:
-    frame = pd.DataFrame(index=prices.index)
-    frame["log_return"] = np.log(prices[target]).diff()
-    frame["hl_range"] = np.log(prices["high"] / prices["low"])
-    frame["log_volume"] = np.log1p(prices["volume"])
-    # the first day has no return
-    return frame.iloc[1:]
-
-
-_BUILDERS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
-    "close": _close,
-    "ohlcv": _ohlcv,
-    "returns": _returns,
-}
+_BUILDERS: dict[str, Builder] = {"close": _close, "ohlcv": _ohlcv, "returns": _returns}
+# the price columns each set reads besides the target (ohlcv also adjusts by adj_close / close)
+_READS = {**REQUIRED_COLUMNS, "ohlcv": (*REQUIRED_COLUMNS["ohlcv"], "adj_close")}
 
 
 if set(_BUILDERS) != set(FEATURE_SETS) or set(FEATURE_WIDTHS) != set(FEATURE_SETS):
@@ -74,12 +73,21 @@ def build_features(
         raise ValueError(f"feature_set={feature_set!r} is not one of {', '.join(FEATURE_SETS)}")
     if target not in TARGETS:
         raise ValueError(f"target={target!r} is not one of {', '.join(TARGETS)}")
-    frame = _BUILDERS[feature_set](prices, target)
+    names = {target, *_READS[feature_set]}
+    columns = {name: prices[name].to_numpy(dtype=np.float64) for name in names}
+    return features_of(columns, pd.DatetimeIndex(prices.index), feature_set, target)
+
+
+def features_of(
+    columns: Columns, index: pd.DatetimeIndex, feature_set: str, target: str
+) -> Features:
+    """build_features on a price frame's columns (float64 arrays on `index`): what the frame
+    path and request rows (forecast.data.history) share. Unchecked: see build_features."""
+    values, names, dropped = _BUILDERS[feature_set](columns, target)
     return Features(
-        values=frame.to_numpy(dtype=np.float32),
-        # every builder drops leading rows only (returns: the first day's)
-        target=prices[target].to_numpy(dtype=np.float64)[len(prices) - len(frame) :],
-        columns=tuple(str(c) for c in frame.columns),
+        values=np.column_stack(values).astype(np.float32),
+        target=columns[target][dropped:],
+        columns=names,
         target_name=target,
-        index=pd.DatetimeIndex(frame.index),
+        index=index[dropped:],
     )
