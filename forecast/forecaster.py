@@ -233,9 +233,10 @@ class Forecaster:
                 f"history has {count} rows; this model needs at least {needed} "
                 f"(lookback {self.window.lookback})"
             )
-        index, columns = price_columns(rows, self.window.features)
+        days, columns = price_columns(rows, self.window.features)
         recent = {name: values[-needed:] for name, values in columns.items()}
-        features = features_of(recent, index[-needed:], self.window.features, self.window.target)
+        index = pd.DatetimeIndex(days[-needed:].astype("datetime64[ns]"), name="date")
+        features = features_of(recent, index, self.window.features, self.window.target)
         if features.columns != self.columns_:
             raise ValueError(
                 f"rows give features {features.columns}; the model was fit on {self.columns_}"

@@ -12,7 +12,7 @@ from forecast.queries import Answer, Query, QueryError
 from forecast.tracking.registry import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings
 from service.models import LoadedModel
-from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse, PriceRow
+from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse
 
 
 class RequestProblem(ValueError):
@@ -60,7 +60,8 @@ def prepare(
             (*at, "history"),
             f"history has {len(rows)} rows; at most {settings.max_history_rows} are accepted",
         )
-    columns = {name: [getattr(row, name) for row in rows] for name in PriceRow.model_fields}
+    given = set().union(*[row.model_fields_set for row in rows])  # a column no row has: none
+    columns = {name: [getattr(row, name) for row in rows] for name in given}
     query = Query(rows=columns, horizon=request.horizon, level=request.level)
     return Prepared(request.ticker, query, "request", at)
 

@@ -41,7 +41,7 @@ def complete_columns(frame: pd.DataFrame, feature_set: str | None, what: str) ->
     return out
 
 
-def _dates(index: pd.Index, limit: int = 5) -> str:
+def _dates(index: pd.Index | np.ndarray, limit: int = 5) -> str:
     shown = ", ".join(pd.Timestamp(d).strftime("%Y-%m-%d") for d in index[:limit])
     more = f" and {len(index) - limit} more" if len(index) > limit else ""
     return shown + more
@@ -80,7 +80,7 @@ def validate_prices(frame: pd.DataFrame, ticker: str, source: str) -> pd.DataFra
     if out.empty:
         raise PriceDataError(f"{ticker} ({source}): no price rows")
     _check_dates(out.index, ticker, source)
-    check_values(out.index, values, ticker, source)
+    check_values(out.index, {c: values[:, i] for i, c in enumerate(COLUMNS)}, ticker, source)
     out.attrs = {"ticker": ticker, "source": source}
     return out
 
@@ -98,27 +98,29 @@ def _check_dates(index: pd.Index, ticker: str, source: str) -> None:
     )
 
 
-def check_values(index: pd.Index, values: np.ndarray, ticker: str, source: str) -> None:
-    """The contract's value rules on (T, 6) finite values in COLUMNS order: prices > 0,
-    volume >= 0, high >= low; PriceDataError naming the column and dates."""
-    prices = values[:, : len(PRICE_COLUMNS)]
-    if (prices <= 0).any():
-        column = int(np.flatnonzero((prices <= 0).any(axis=0))[0])
-        raise PriceDataError(
-            f"{ticker} ({source}): column {PRICE_COLUMNS[column]!r} must be positive; "
-            f"got non-positive values on {_dates(index[prices[:, column] <= 0])}"
-        )
-    volume = values[:, COLUMNS.index("volume")]
-    if (volume < 0).any():
+def check_values(
+    dates: pd.Index | np.ndarray, columns: dict[str, np.ndarray], ticker: str, source: str
+) -> None:
+    """The contract's value rules on whichever of the COLUMNS `columns` holds (finite float
+    arrays, one value per date): prices > 0, volume >= 0, high >= low; PriceDataError naming
+    the column and the dates."""
+    for name in PRICE_COLUMNS:
+        if name in columns and (columns[name] <= 0).any():
+            raise PriceDataError(
+                f"{ticker} ({source}): column {name!r} must be positive; "
+                f"got non-positive values on {_dates(dates[columns[name] <= 0])}"
+            )
+    if "volume" in columns and (columns["volume"] < 0).any():
         raise PriceDataError(
             f"{ticker} ({source}): column 'volume' must be >= 0; negative on "
-            f"{_dates(index[volume < 0])}"
+            f"{_dates(dates[columns['volume'] < 0])}"
         )
-    inverted = values[:, COLUMNS.index("high")] < values[:, COLUMNS.index("low")]
-    if inverted.any():
-        raise PriceDataError(
-            f"{ticker} ({source}): 'high' is below 'low' on {_dates(index[inverted])}"
-        )
+    if "high" in columns and "low" in columns:
+        inverted = columns["high"] < columns["low"]
+        if inverted.any():
+            raise PriceDataError(
+                f"{ticker} ({source}): 'high' is below 'low' on {_dates(dates[inverted])}"
+            )
 
 
 def clip_dates(

@@ -50,9 +50,12 @@ _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 def _dates(values: Any) -> np.ndarray:
     """(T,) datetime64[D] from text, dates or datetime64; HistoryError naming the first bad."""
-    if isinstance(values, list) and all(type(v) is dt.date for v in values):  # API rows
-        ordinals = np.fromiter((v.toordinal() for v in values), np.int64, len(values))
-        return (ordinals - _EPOCH).astype("datetime64[D]")
+    if isinstance(values, list):  # API rows: dates (datetimes count by their day)
+        try:
+            ordinals = np.fromiter((v.toordinal() for v in values), np.int64, len(values))
+            return (ordinals - _EPOCH).astype("datetime64[D]")
+        except AttributeError:  # text: parsed below
+            pass
     try:
         days = np.asarray(values).astype("datetime64[D]")
     except (ValueError, TypeError):
@@ -78,16 +81,16 @@ def _numbers(name: str, values: Any) -> np.ndarray:
 
 
 def _check_order(days: np.ndarray, today: dt.date | None) -> None:
-    backwards = np.flatnonzero(np.diff(days.astype(np.int64)) <= 0)
-    if len(backwards):
-        i = int(backwards[0]) + 1
+    steps = np.diff(days.view(np.int64))
+    if (steps <= 0).any():
+        i = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise HistoryError(
             f"dates must be strictly increasing (oldest first); {days[i]} follows {days[i - 1]}",
             i,
             "date",
         )
-    latest = np.datetime64(today or dt.date.today(), "D") + 1  # a time zone ahead: tomorrow
-    if len(days) and days[-1] > latest:
+    latest = (today or dt.date.today()).toordinal() - _EPOCH + 1  # a time zone ahead: tomorrow
+    if len(days) and days[-1].view(np.int64) > latest:
         raise HistoryError(f"date {days[-1]} is in the future", len(days) - 1, "date")
 
 
@@ -114,7 +117,8 @@ def prices_from_rows(
     """The validated price frame of request rows (a frame or columns: `date`, `close` or
     `adj_close`, plus the columns `feature_set` reads), by the rule in this module's docstring.
     `today` is for tests. Raises HistoryError naming the row and column to blame."""
-    index, columns = price_columns(rows, feature_set, ticker, today=today)
+    days, columns = price_columns(rows, feature_set, ticker, today=today)
+    index = pd.DatetimeIndex(days.astype("datetime64[ns]"), name="date")
     frame = pd.DataFrame(columns, index=index)[list(COLUMNS)]
     frame.attrs = {"ticker": ticker, "source": "history"}
     return frame
@@ -122,9 +126,9 @@ def prices_from_rows(
 
 def price_columns(
     rows: Rows, feature_set: str, ticker: str = "HISTORY", *, today: dt.date | None = None
-) -> tuple[pd.DatetimeIndex, dict[str, np.ndarray]]:
-    """prices_from_rows without the frame: the dates and each contract column as float64
-    (what the features are built from, without pandas on a request's path)."""
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """prices_from_rows without the frame: the days (datetime64[D]) and each contract column
+    as float64 (what the features are built from, without pandas on a request's path)."""
     columns = _columns(rows)
     if "date" not in columns:
         raise HistoryError(f"history needs a 'date' column; got {list(columns)}")
@@ -142,6 +146,18 @@ def price_columns(
             f"history lacks columns {lacking}, which features {feature_set!r} read; found "
             f"{sorted(given)}"
         )
+    for name in sorted(given):  # missing values are refused above; infinite ones here
+        bad = np.flatnonzero(~np.isfinite(prices[name]))
+        if len(bad):
+            raise HistoryError(
+                f"history has {len(bad)} rows with infinite prices (dates "
+                f"{[str(d) for d in days[bad[:3]]]})",
+                int(bad[0]),
+                name,
+            )
+    # the contract (frame.validate_prices) in array passes: the rows are finite, in order and
+    # tz-naive days; what remains is the value rules, on the columns given
+    check_values(days, {name: prices[name] for name in given}, ticker, "history")
     close = prices["close"] if "close" in given else prices["adj_close"]
     filled = {
         "close": close,
@@ -149,19 +165,7 @@ def price_columns(
         **{c: prices[c] if c in given else close for c in ("open", "high", "low")},
         "volume": prices["volume"] if "volume" in given else np.zeros(len(days)),
     }
-    values = np.column_stack([filled[c] for c in COLUMNS])
-    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
-    if len(bad):
-        raise HistoryError(
-            f"history has {len(bad)} rows with missing or infinite prices (dates "
-            f"{[str(d) for d in days[bad[:3]]]})",
-            int(bad[0]),
-        )
-    index = pd.DatetimeIndex(days.astype("datetime64[ns]"), name="date")
-    # the contract (frame.validate_prices) in array passes: the rows are already finite, in
-    # order and tz-naive days; what remains is the value rules
-    check_values(index, values, ticker, "history")
-    return index, filled
+    return days, filled
 
 
 def rows_of(prices: pd.DataFrame, feature_set: str, target: str) -> pd.DataFrame:

@@ -43,8 +43,10 @@ def train_tickers(
             jobs[ticker] = submit_ticker(ticker, frame, options, scheduler)
         except ValueError as err:  # too short for the folds, ...
             failed_ticker(failed, ticker, err)
-    # the workers train while MLflow loads (seconds of imports)
+    # the workers train while MLflow and scikit-learn's metrics load (seconds of imports)
     experiment_id = tracking.configure(options.tracking_uri, options.experiment)
+    import sklearn.metrics  # noqa: F401  (CV's metrics: evaluation.metrics imports it lazily)
+
     quiet_third_party()  # again: importing mlflow set its loggers back to INFO
     tracking.mark_dead_runs_killed(experiment_id)
     summaries = []
