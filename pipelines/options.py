@@ -324,18 +324,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
             f"--config: unknown keys {unknown}; sections are {sorted(_SECTIONS)}, "
             f"run keys {list(_RUN_KEYS)}"
         )
-    for dest, (section, name) in _FIELDS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            sections[section][name] = value
-    sections["train"].setdefault("threads", FIT_THREADS)
-    configs = {}
-    for name, cls in _SECTIONS.items():
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(sections[name]) - known)
-        if bad:
-            raise ValueError(f"[{name}] has unknown settings {bad}; known: {sorted(known)}")
-        configs[name] = cls.from_dict(sections[name])
+    configs = _configs(args, sections)
     check_model(configs["lstm"], configs["window"])  # checked here: exit 2
     cv_gap(configs["window"], configs["cv"])
     run = {
@@ -362,6 +351,23 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
     )
     check_before_any_run(options)
     return options
+
+
+def _configs(args: argparse.Namespace, sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each config section from the file's values and the options given (which win)."""
+    for dest, (section, name) in _FIELDS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            sections[section][name] = value
+    sections["train"].setdefault("threads", FIT_THREADS)
+    configs = {}
+    for name, cls in _SECTIONS.items():
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(sections[name]) - known)
+        if bad:
+            raise ValueError(f"[{name}] has unknown settings {bad}; known: {sorted(known)}")
+        configs[name] = cls.from_dict(sections[name])
+    return configs
 
 
 def check_before_any_run(options: PipelineOptions) -> None:

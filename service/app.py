@@ -49,11 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         torch.set_num_threads(settings.torch_threads)
         trading_days()  # the calendar table, built before the first request rather than in it
-        # MLflow's REST client retries with backoff for minutes by default: a down registry
-        # would then stall alias checks (and /ready's report) instead of failing fast
-        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.registry_retries)
-        os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, settings.registry_timeout_s)))
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        _fail_fast_registry(settings)
         tracking.use_tracking_uri(settings.tracking_uri)
         data_log = logging.getLogger(loader.__name__)  # warns when Yahoo is unreachable
         quieter = OncePerInterval(settings.data_warning_interval_s)
@@ -93,6 +89,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContext, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes
     )
     return app
+
+
+def _fail_fast_registry(settings: Settings) -> None:
+    """MLflow's REST client retries with backoff for minutes by default: a down registry would
+    then stall alias checks (and /ready's report) instead of failing fast."""
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.registry_retries)
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, settings.registry_timeout_s)))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 
 
 def _request_id(request: Request) -> str | None:

@@ -127,21 +127,24 @@ def download_yahoo(
     finally:
         yf_log.removeHandler(capture)
 
-    errors = " ".join(" ".join(capture.messages).split())[:300]
     if raw is None or raw.empty:
         if allow_empty:
             return _rename(raw if raw is not None else pd.DataFrame())
-        if any(marker in errors.lower() for marker in _UNKNOWN_MARKERS):
-            span = "" if start is None else f" from {start:%Y-%m-%d}"
-            raise UnknownTickerError(
-                f"Yahoo Finance has no prices for ticker {ticker!r}{span}: the symbol is unknown "
-                f"or delisted (Yahoo said: {errors.strip()})"
-            )
-        raise DataUnavailableError(
-            f"cannot download {ticker}: Yahoo returned no prices "
-            f"({errors.strip() or 'empty response'})"
-        )
+        raise _no_prices(ticker, start, " ".join(" ".join(capture.messages).split())[:300])
     return _rename(raw)
+
+
+def _no_prices(ticker: str, start: pd.Timestamp | None, errors: str) -> DataUnavailableError:
+    """Why Yahoo returned nothing, from what yfinance logged: an unknown symbol, or no data."""
+    if any(marker in errors.lower() for marker in _UNKNOWN_MARKERS):
+        span = "" if start is None else f" from {start:%Y-%m-%d}"
+        return UnknownTickerError(
+            f"Yahoo Finance has no prices for ticker {ticker!r}{span}: the symbol is unknown "
+            f"or delisted (Yahoo said: {errors.strip()})"
+        )
+    return DataUnavailableError(
+        f"cannot download {ticker}: Yahoo returned no prices ({errors.strip() or 'empty response'})"
+    )
 
 
 def _yf_download(

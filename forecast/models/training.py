@@ -257,6 +257,21 @@ class _Loop:
         metrics = {"train_loss": train_loss, "val_loss": val_loss, "lr": lr}
         return monitored, {**metrics, "naive_gain": gain, "naive_gain_se": gain_se}
 
+    def _new_result(self, Y: torch.Tensor, n_val: int) -> TrainResult:
+        return TrainResult(
+            history={
+                "train_loss": [],
+                "val_loss": [],
+                "lr": [],
+                "naive_gain": [],  # validation loss below naive's (residual networks)
+                "naive_gain_se": [],  # its standard error over validation windows
+            },
+            device=str(self.device),
+            n_train=len(Y),
+            n_val=n_val,
+            target_variance=float(Y.var()) if len(Y) > 1 else math.nan,
+        )
+
     def run(
         self,
         X: torch.Tensor,
@@ -266,19 +281,7 @@ class _Loop:
         callbacks: Sequence[Callback],
     ) -> TrainResult:
         config = self.config
-        result = TrainResult(
-            history={
-                "train_loss": [],
-                "val_loss": [],
-                "lr": [],
-                "naive_gain": [],  # validation loss below naive's (residual networks)
-                "naive_gain_se": [],  # its standard error over validation windows
-            },
-            device=str(self.device),
-            n_train=len(X),
-            n_val=len(X_val),
-            target_variance=float(Y.var()) if len(Y) > 1 else math.nan,
-        )
+        result = self._new_result(Y, len(X_val))
         show = config.progress if config.progress is not None else ProgressBar.wanted()
         bar = ProgressBar(config.epochs) if show and config.epochs else None
         best_state, best, waited = None, math.inf, 0
