@@ -92,3 +92,35 @@ def test_train_track_serve_and_swap_on_the_team_stack(tmp_path, needs_postgres):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert stack.pg_dir is not None and not stack.pg_dir.exists()
+
+
+def test_the_up_command_runs_under_its_new_name_and_stops_everything(tmp_path, needs_postgres):
+    """`python -m pipelines.team_stack up`: the harness left the service package."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from pipelines.processes import http_ok
+
+    out = tmp_path / "up.out"
+    command = [sys.executable, "-m", "pipelines.team_stack", "up", "--dir", str(tmp_path / "s")]
+    with out.open("w") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_for(
+            lambda: "Ctrl-C stops everything." in out.read_text(),
+            240,
+            "the stack",
+            process=process,
+            log=out,
+        )
+        api = re.search(r"Stockcast\s+(http://127\.0\.0\.1:\d+)", out.read_text()).group(1)
+        mlflow = re.search(r"MLflow\s+(http://127\.0\.0\.1:\d+)", out.read_text()).group(1)
+        assert http_ok(f"{api}/health") and http_ok(f"{mlflow}/health")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 0
+        assert not http_ok(f"{api}/health") and not http_ok(f"{mlflow}/health")  # all stopped
+    finally:
+        if process.poll() is None:
+            process.kill()
