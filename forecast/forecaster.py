@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import numpy as np
 import pandas as pd
@@ -90,8 +90,7 @@ class Forecaster:
         forecasts this configuration made on rows it never trained on (walk-forward CV's, see
         forecast.evaluation.cv.calibration_scores), forecasts get intervals at each of `levels`
         that those scores can bound, their volatility rule reverting to these prices'
-        variance. ValueError when the rows are too few or the scores have more steps than the
-        horizon."""
+        variance. ValueError when the rows are too few or the scores are not (N, horizon)."""
         if calibration_scores is not None and np.shape(calibration_scores)[1:] != (
             self.window.horizon,
         ):
@@ -257,15 +256,16 @@ class Forecaster:
                 continue
             features, steps, level = c
             out = next(forecasts)
-            low, high = out.intervals.get(level, (np.empty(0), np.empty(0))) if level else ((), ())
+            none = np.empty(0)  # no level: the model has no intervals
+            low, high = (none, none) if level is None else out.intervals.get(level, (none, none))
             answers.append(
                 Answer(
                     features.index[-1],
                     out.dates[:steps],
                     out.values[:steps],
                     level,
-                    np.asarray(low[:steps]),
-                    np.asarray(high[:steps]),
+                    low[:steps],
+                    high[:steps],
                 )
             )
         return answers
@@ -283,7 +283,7 @@ class Forecaster:
         try:
             if query.rows is not None:
                 return self._row_features(query.rows), steps, level
-            return self.features(query.prices), steps, level  # type: ignore[arg-type]
+            return self.features(cast(pd.DataFrame, query.prices)), steps, level
         except HistoryError as err:
             return QueryError("history", str(err), err.row, err.column)
         except ValueError as err:
@@ -326,10 +326,9 @@ class Forecaster:
         forecast.data.history): index `date` (next NYSE trading days), column `forecast` in
         price units, and per calibrated level `lower_80`, `upper_80`... (NaN past the calibrated
         steps). `horizon` defaults to (and may not exceed) the model's. QueryError otherwise."""
-        if _is_price_frame(prices):
-            checked = self._checked(Query(prices, horizon=horizon))
-        else:
-            checked = self._checked(Query(rows=prices, horizon=horizon))
+        is_frame = _is_price_frame(prices)
+        query = Query(prices, horizon=horizon) if is_frame else Query(rows=prices, horizon=horizon)
+        checked = self._checked(query)
         if isinstance(checked, QueryError):
             raise checked
         features, steps, _ = checked
