@@ -8,13 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.data.errors import PriceDataError
-from forecast.data.frame import COLUMNS, complete_columns
+from forecast.data.frame import COLUMNS, column_name, complete_columns
 
 log = logging.getLogger(__name__)
-
-
-def _column_name(raw: object) -> str:
-    return str(raw).strip().lower().replace(" ", "_")
 
 
 def read_price_csv(path: str | Path, ticker: str, feature_set: str | None = None) -> pd.DataFrame:
@@ -31,7 +27,7 @@ def read_price_csv(path: str | Path, ticker: str, feature_set: str | None = None
         raise PriceDataError(
             f"{ticker}: CSV file {str(path)!r} is not a readable CSV: {err}"
         ) from err
-    raw.columns = [_column_name(c) for c in raw.columns]
+    raw.columns = [column_name(c) for c in raw.columns]
     if "adj_close" not in raw.columns and "close" in raw.columns:
         log.warning("%s: %s has no 'Adj Close' column; using 'Close' for it", ticker, path)
         raw["adj_close"] = raw["close"]

@@ -16,6 +16,11 @@ PRICE_COLUMNS = ("open", "high", "low", "close", "adj_close")
 COLUMNS = (*PRICE_COLUMNS, "volume")
 
 
+def column_name(raw: object) -> str:
+    """A source's column name as the contract spells it: `Adj Close` is adj_close."""
+    return str(raw).strip().lower().replace(" ", "_")
+
+
 def complete_columns(frame: pd.DataFrame, feature_set: str | None, what: str) -> pd.DataFrame:
     """`frame` (lower-case column names) with every contract column: those `feature_set` reads
     must be there (all of them when it is None), the rest are filled from the close (volume

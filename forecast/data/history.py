@@ -18,7 +18,7 @@ import pandas as pd
 
 from forecast.config import REQUIRED_COLUMNS
 from forecast.data.errors import PriceDataError
-from forecast.data.frame import COLUMNS, check_values
+from forecast.data.frame import COLUMNS, check_values, column_name
 
 Rows = pd.DataFrame | Mapping[str, Sequence[Any]]  # columns of rows, oldest first
 
@@ -41,8 +41,8 @@ def row_count(rows: Rows) -> int:
 
 def _columns(rows: Rows) -> dict[str, Any]:
     if isinstance(rows, pd.DataFrame):
-        return {str(c).strip().lower().replace(" ", "_"): rows[c].to_numpy() for c in rows}
-    return {str(c).strip().lower().replace(" ", "_"): v for c, v in rows.items()}
+        return {column_name(c): rows[c].to_numpy() for c in rows}
+    return {column_name(c): v for c, v in rows.items()}
 
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()

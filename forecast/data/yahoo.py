@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from forecast.data.errors import DataUnavailableError, UnknownTickerError
+from forecast.data.frame import column_name
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,6 @@ def _yf_download(
 
 
 def _rename(raw: pd.DataFrame) -> pd.DataFrame:
-    frame = raw.rename(columns=lambda c: str(c).strip().lower().replace(" ", "_"))
+    frame = raw.rename(columns=column_name)
     frame.index.name = "date"
     return frame
