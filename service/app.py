@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -17,14 +18,27 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from forecast.calendar import trading_days
-from forecast.data import loader
+from forecast.data import load_prices, loader
+from forecast.online.ledger import LEDGER_OFF, Ledger, default_ledger_uri
 from service.config import Settings, get_settings
 from service.forecasting import ANSWERABLE, problem
 from service.models import ModelStore
 from service.observability import Metrics, OncePerInterval, RequestContext
-from service.routes import admin, forecast, health
+from service.online import Online
+from service.prices import Clock, PriceBook, utc_now
+from service.routes import admin, forecast, health, performance
 
 log = logging.getLogger("service")
+
+
+REFRESH_TICK_S = 1.0  # the refresher looks at its schedule at least this often
+
+
+async def _keep_prices_fresh(book: PriceBook) -> None:
+    """Refresh every ticker whose time has come (start-up, NYSE closes, the interval)."""
+    while True:
+        await run_in_threadpool(book.refresh_due)
+        await asyncio.sleep(min(book.seconds_to_next(), REFRESH_TICK_S))
 
 
 async def _keep_models_fresh(app: FastAPI, settings: Settings) -> None:
@@ -38,8 +52,10 @@ async def _keep_models_fresh(app: FastAPI, settings: Settings) -> None:
         await asyncio.sleep(settings.registry_retry_s if not ready else settings.reload_interval_s)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    """The app for `settings`; `clock` (now, UTC) drives the price refresher and staleness."""
     settings = settings or get_settings()
+    online = _online(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,14 +70,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data_log = logging.getLogger(loader.__name__)  # warns when Yahoo is unreachable
         quieter = OncePerInterval(settings.data_warning_interval_s)
         data_log.addFilter(quieter)
-        task = asyncio.create_task(_keep_models_fresh(app, settings))
+        online.start()
+        for ticker in settings.tickers:
+            online.book.add(ticker)
+        tasks = [
+            asyncio.create_task(_keep_models_fresh(app, settings)),
+            asyncio.create_task(_keep_prices_fresh(online.book)),
+        ]
         try:
             yield
         finally:
             data_log.removeFilter(quieter)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await run_in_threadpool(online.close)
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package, not
     # from a CDN, so they work on an offline box
@@ -74,9 +98,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = ModelStore(settings.model_alias, settings.tickers)
     app.state.metrics = Metrics()
+    app.state.online = online
     app.include_router(forecast.router)
     app.include_router(health.router)
     app.include_router(admin.router)
+    app.include_router(performance.router)
     _add_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -89,6 +115,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContext, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes
     )
     return app
+
+
+def _online(settings: Settings, clock: Clock) -> Online:
+    load = functools.partial(load_prices, source=settings.data_source, data_dir=settings.data_dir)
+    book = PriceBook(
+        load,
+        interval_s=settings.refresh_interval_s,
+        retry_s=settings.refresh_retry_s,
+        after_close_s=settings.refresh_after_close_s,
+        warn_interval_s=settings.data_warning_interval_s,
+        clock=clock,
+    )
+    uri = settings.ledger_uri or default_ledger_uri(settings.tracking_uri)
+    ledger = None if uri.strip().lower() == LEDGER_OFF else Ledger(uri)
+    return Online(book, ledger, settings.ledger_max_pending)
 
 
 def _fail_fast_registry(settings: Settings) -> None:

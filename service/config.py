@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from forecast.data.tickers import normalize_ticker
+from forecast.online.writer import MAX_PENDING
 from forecast.tracking.names import CHAMPION
 
 
@@ -44,8 +45,32 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CORS allowed origins"
     )
-    data_source: str = Field("auto", description="where history comes from when a request omits it")
+    data_source: str = Field(
+        "auto", description="where the refresher loads prices from (requests without history)"
+    )
     data_dir: str | None = Field(None, description="price cache folder for that")
+    refresh_interval_s: float = Field(
+        3600.0, gt=0, description="prices are reloaded this often, and after each NYSE close"
+    )
+    refresh_after_close_s: float = Field(
+        900.0, ge=0, description="how long after an NYSE close its prices are loaded"
+    )
+    refresh_retry_s: float = Field(
+        30.0, gt=0, description="first retry after a failed refresh; doubles up to the interval"
+    )
+    first_load_timeout_s: float = Field(
+        10.0,
+        ge=0,
+        description="the first request for a ticker waits this long for its prices, then 503",
+    )
+    ledger_uri: str | None = Field(
+        None,
+        description="forecast ledger (SQLAlchemy URL); default ledger.db beside a SQLite MLflow "
+        "store, else in the working directory; 'off' records nothing",
+    )
+    ledger_max_pending: int = Field(
+        MAX_PENDING, ge=1, description="records queued while the ledger is down; more are dropped"
+    )
     data_warning_interval_s: float = Field(
         600.0,
         ge=0,

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from service.config import Settings, get_settings
 from service.models import ModelStore
 from service.observability import Metrics
+from service.online import Online
 
 _bearer = HTTPBearer(auto_error=False, description="the STOCKCAST_API_KEY, when one is set")
 
@@ -23,6 +24,10 @@ def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+def get_online(request: Request) -> Online:
+    return request.app.state.online
+
+
 def app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -30,6 +35,7 @@ def app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+OnlineDep = Annotated[Online, Depends(get_online)]
 
 
 def require_api_key(
@@ -49,4 +55,4 @@ def require_api_key(
         )
 
 
-__all__ = ["MetricsDep", "SettingsDep", "StoreDep", "get_settings", "require_api_key"]
+__all__ = ["MetricsDep", "OnlineDep", "SettingsDep", "StoreDep", "get_settings", "require_api_key"]

@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from forecast.data import DataUnavailableError, load_prices
+import pandas as pd
+
+from forecast.data import DataUnavailableError
 from forecast.queries import Answer, Query, QueryError
 from forecast.tracking.registry import ModelNotFoundError, RegistryUnavailableError
 from service.config import Settings
 from service.models import LoadedModel
+from service.prices import PricesLoading
 from service.schemas import ForecastPoint, ForecastRequest, ForecastResponse
 
 
@@ -27,7 +30,13 @@ Field = tuple[str | int, ...]
 
 
 # errors a request can cause that are an answer, not a crash: status, detail, headers
-ANSWERABLE = (RequestProblem, ModelNotFoundError, RegistryUnavailableError, DataUnavailableError)
+ANSWERABLE = (
+    RequestProblem,
+    ModelNotFoundError,
+    RegistryUnavailableError,
+    DataUnavailableError,
+    PricesLoading,
+)
 
 
 def problem(err: Exception) -> tuple[int, str | list[dict[str, Any]], dict[str, str]]:
@@ -40,21 +49,19 @@ def problem(err: Exception) -> tuple[int, str | list[dict[str, Any]], dict[str, 
         return 503, f"model registry unavailable: {err}", {"Retry-After": "5"}
     if isinstance(err, DataUnavailableError):
         return 503, f"no recent prices: {err}; send them as `history`", {"Retry-After": "60"}
+    if isinstance(err, PricesLoading):
+        return 503, str(err), {"Retry-After": "5"}
     raise TypeError(f"{type(err).__name__} is not an answerable error") from err
 
 
 def prepare(
     request: ForecastRequest, model: LoadedModel, settings: Settings, at: Field = ("body",)
 ) -> Prepared:
-    """What to ask the model for one request: its rows (at most settings.max_history_rows),
-    or without them the data layer's prices for the ticker (its errors when it has none)."""
-    if request.history is None:
-        prices = load_prices(
-            request.ticker, source=settings.data_source, data_dir=settings.data_dir
-        )
-        query = Query(prices, horizon=request.horizon, level=request.level)
-        return Prepared(request.ticker, query, str(prices.attrs["source"]), at)
+    """What to ask the model for a request that carries its rows (at most
+    settings.max_history_rows). A request without them is service.online's."""
     rows = request.history
+    if rows is None:
+        raise TypeError("prepare() takes requests with history; service.online answers the rest")
     if len(rows) > settings.max_history_rows:
         raise RequestProblem(
             (*at, "history"),
@@ -78,10 +85,11 @@ class Prepared:
 
 
 def forecast_many(
-    prepared: Sequence[Prepared], model: LoadedModel
+    prepared: Sequence[Prepared], model: LoadedModel, last_closed: pd.Timestamp
 ) -> list[ForecastResponse | RequestProblem]:
     """Each request's response, or the RequestProblem naming its field, from one forward pass
-    of the model over those it can answer."""
+    of the model over those it can answer; stale when it starts before `last_closed` (the last
+    NYSE session that has closed)."""
     answers = model.registered.forecaster.answer([p.query for p in prepared])
     return [
         _problem(p.at, answer)
@@ -89,6 +97,7 @@ def forecast_many(
         else ForecastResponse(
             ticker=p.ticker,
             as_of=answer.as_of.date(),
+            stale=bool(answer.as_of < last_closed),
             history_source=p.source,
             forecasts=_points(answer),
             model=model.ref,

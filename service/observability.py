@@ -45,6 +45,38 @@ class Metrics:
             ["ticker", "model", "alias"],
             registry=self.registry,
         )
+        self.live = LiveGauges(self.registry)
+
+
+class LiveGauges:
+    """The online loop in Prometheus: prices' age, the ledger's queue, and the live performance
+    of each version over the last DEFAULT_DAYS trading days (set at scrape time)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        def gauge(name: str, text: str, labels: list[str]) -> Gauge:
+            return Gauge(f"stockcast_{name}", text, labels, registry=registry)
+
+        version, level = ["ticker", "version"], ["ticker", "version", "level"]
+        self.prices_as_of = gauge(
+            "prices_as_of_seconds", "last day of the prices (epoch)", ["ticker"]
+        )
+        self.prices_stale = gauge("prices_stale", "1 when newer prices were due", ["ticker"])
+        self.ledger = gauge(
+            "ledger_records", "forecast steps: pending, written, dropped", ["state"]
+        )
+        self.n = gauge("live_steps", "forecast steps judged", version)
+        self.rmse = gauge("live_rmse", "RMSE of the served forecasts", version)
+        self.naive_rmse = gauge("live_naive_rmse", "naive RMSE on the same steps", version)
+        self.skill = gauge("live_skill", "1 - rmse / naive_rmse", version)
+        self.cv_skill = gauge("live_cv_skill", "the version's CV skill", version)
+        self.coverage = gauge("live_coverage", "share of outcomes inside the interval", level)
+        self.width = gauge("live_width", "mean interval width (price units)", level)
+        self.cv_coverage = gauge("live_cv_coverage", "the version's CV coverage", level)
+        self.drifting = gauge("live_drifting", "1 when coverage left its tolerance", level)
+
+    def reset(self) -> None:
+        for metric in vars(self).values():
+            metric.clear()
 
 
 class RequestContext:

@@ -134,6 +134,7 @@ class ForecastResponse(BaseModel):
                 {
                     "ticker": "AAPL",
                     "as_of": "2013-03-01",
+                    "stale": False,
                     "history_source": "request",
                     "forecasts": [
                         {
@@ -161,6 +162,10 @@ class ForecastResponse(BaseModel):
 
     ticker: str
     as_of: dt.date = Field(description="last observed day the forecast starts from")
+    stale: bool = Field(
+        description="as_of is older than the last NYSE session that has closed: newer prices "
+        "could not be loaded (the forecast still stands, from older prices)"
+    )
     history_source: str = Field(description="request, cache, yahoo or sample")
     forecasts: list[ForecastPoint]
     model: ModelRef
@@ -214,3 +219,38 @@ class ModelsResponse(BaseModel):
 class Problem(BaseModel):
     detail: str | list = Field(description="what is wrong, naming the field and the rule")
     request_id: str | None = None
+
+
+class LevelPerformanceInfo(BaseModel):
+    level: float
+    n: int = Field(description="interval outcomes judged")
+    coverage: float = Field(description="share of outcomes inside the interval")
+    mean_width: float = Field(description="mean width in price units")
+    tolerance: tuple[float, float] = Field(
+        description="the coverage band a calibrated interval stays in (binomial, 99%)"
+    )
+    drifting: bool = Field(description="coverage outside the tolerance band")
+    promised_coverage: float | None = Field(description="the version's CV coverage")
+    promised_width: float | None = Field(description="the version's CV mean width")
+
+
+class VersionPerformanceInfo(BaseModel):
+    version: str
+    n: int = Field(description="forecast steps judged over the window")
+    days: int = Field(description="trading days among them")
+    first_date: dt.date
+    last_date: dt.date
+    rmse: float
+    naive_rmse: float = Field(description="'tomorrow equals today' on the same steps")
+    skill: float = Field(description="1 - rmse / naive_rmse")
+    promised_rmse: float | None = Field(description="the version's mean CV RMSE")
+    promised_skill: float | None = Field(description="the version's mean CV skill")
+    drifting: bool = Field(description="some level's coverage is drifting")
+    levels: list[LevelPerformanceInfo]
+
+
+class PerformanceResponse(BaseModel):
+    ticker: str
+    days: int = Field(description="the last trading days with outcomes the figures cover")
+    serving: str | None = Field(description="the version served now")
+    versions: list[VersionPerformanceInfo] = Field(description="newest version first")

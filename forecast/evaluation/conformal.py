@@ -36,6 +36,7 @@ def interval_metrics(
 # width, the naive forecast's with volatility scaling, and the model's with its level adapted
 # online (aci.py)
 INTERVAL_SOURCES = ("model", "model_constant", "naive", "model_aci")
+SERVED_INTERVALS = INTERVAL_SOURCES[0]  # the one a Forecaster serves (forecast/intervals.py)
 
 
 class FoldIntervals:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from forecast import tracking
+from forecast.evaluation.conformal import SERVED_INTERVALS
+from forecast.intervals import level_name
 from forecast.tracking.cards import beats_naive
 
 if TYPE_CHECKING:
@@ -59,9 +61,19 @@ def version_tags(summary: TickerSummary, tags: dict[str, str]) -> dict[str, str]
             f"{tracking.CV_TAG_PREFIX}naive.{key}_mean": f"{stats['mean']:.6f}"
             for key, stats in naive.items()
         },
+        **_interval_tags(summary),
         tracking.SKILL_TAG: repr(float(model["skill"]["mean"])),
         tracking.SKILL_STDERR_TAG: repr(float(model["skill"]["stderr"])),
         tracking.BEATS_NAIVE_TAG: str(
             beats_naive(model["skill"]["mean"], model["skill"]["stderr"])
         ).lower(),
+    }
+
+
+def _interval_tags(summary: TickerSummary) -> dict[str, str]:
+    """The served interval's CV coverage and width per level (what live coverage is judged by)."""
+    return {
+        tracking.interval_tag(level_name(level), metric): f"{figures[metric]:.6f}"
+        for level, figures in summary.intervals.get(SERVED_INTERVALS, {}).items()
+        for metric in ("coverage", "width")
     }

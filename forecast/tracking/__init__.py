@@ -15,10 +15,12 @@ from forecast.tracking.names import (
     CV_TAG_PREFIX,
     EXPERIMENT,
     FOLDS_TAG,
+    RETRAIN_OF_TAG,
     RUN_ID_TAG,
     SKILL_STDERR_TAG,
     SKILL_TAG,
     TRAINED_UNTIL_TAG,
+    interval_tag,
     model_name,
     pipeline_run_name,
 )
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time __getattr__
         promote_or_keep,
         register,
         settle_champion,
+        version_cards,
     )
     from forecast.tracking.runs import (
         EpochLogger,

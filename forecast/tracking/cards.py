@@ -14,6 +14,7 @@ from forecast.tracking.names import (
     SKILL_STDERR_TAG,
     SKILL_TAG,
     TRAINED_UNTIL_TAG,
+    interval_tag,
 )
 
 
@@ -54,6 +55,13 @@ class VersionCard:
             pipeline_run_id=tags.get(RUN_ID_TAG),
             trained_until=tags.get(TRAINED_UNTIL_TAG),
         )
+
+    def promised_interval(self, level: float, metric: str) -> float | None:
+        """The served interval's CV `metric` (coverage, width) at `level`, when tagged."""
+        from forecast.intervals import level_name
+
+        tag = interval_tag(level_name(level), metric).removeprefix(CV_TAG_PREFIX)
+        return self.cv_metrics.get(tag)
 
 
 def _number(text: str | None) -> float | None:

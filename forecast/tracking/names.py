@@ -16,6 +16,13 @@ SKILL_STDERR_TAG = f"{CV_TAG_PREFIX}skill_stderr"  # its standard error over fol
 BEATS_NAIVE_TAG = f"{CV_TAG_PREFIX}beats_naive"  # "true" or "false": cards.beats_naive
 RUN_ID_TAG = "run_id"  # the pipeline's parent run
 TRAINED_UNTIL_TAG = "trained_until"  # the last day of prices the final fit saw
+RETRAIN_OF_TAG = "retrain_of"  # the champion version a pipelines.retrain run refreshed
+
+
+def interval_tag(level_label: str, metric: str) -> str:
+    """The tag of the served interval's CV figure at a level (label 80 for 0.8: see
+    forecast.intervals.level_name): cv.intervals.80.coverage, cv.intervals.80.width."""
+    return f"{CV_TAG_PREFIX}intervals.{level_label}.{metric}"
 
 
 def pipeline_run_name(ticker: str, started: dt.datetime, run_id: str) -> str:

@@ -98,6 +98,18 @@ def load_registered(
     )
 
 
+def version_cards(name: str, versions: list[str]) -> dict[str, VersionCard]:
+    """What the tags of each of `versions` say (versions the registry lacks are left out)."""
+    client, cards = MlflowClient(), {}
+    for version in versions:
+        try:
+            found = _registry_call(client.get_model_version, name, version)
+        except ModelNotFoundError:
+            continue
+        cards[version] = VersionCard.of(dict(found.tags))
+    return cards
+
+
 MIN_SKILL_GAIN = 1e-4  # how much higher a new version's CV skill must be to take the alias
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
 from service.config import Settings
-from service.deps import SettingsDep, StoreDep, require_api_key
+from service.deps import OnlineDep, SettingsDep, StoreDep, require_api_key
 from service.forecasting import (
     ANSWERABLE,
     Prepared,
@@ -17,7 +17,8 @@ from service.forecasting import (
     prepare,
     problem,
 )
-from service.models import LoadedModel, ModelStore
+from service.models import LoadedModel
+from service.online import Online
 from service.schemas import (
     BatchItem,
     BatchRequest,
@@ -35,7 +36,11 @@ ERRORS = {
         "model": Problem,
         "description": "invalid request: the detail names the field and the rule",
     },
-    503: {"model": Problem, "description": "registry or price data unavailable"},
+    503: {
+        "model": Problem,
+        "description": "registry or price data unavailable, or a ticker's first prices still "
+        "loading (Retry-After)",
+    },
 }
 
 router = APIRouter(prefix="/forecast", tags=["forecast"], dependencies=[Depends(require_api_key)])
@@ -43,35 +48,41 @@ router = APIRouter(prefix="/forecast", tags=["forecast"], dependencies=[Depends(
 
 @router.post("", response_model=ForecastResponse, responses=ERRORS)  # type: ignore[arg-type]
 async def forecast(
-    request: ForecastRequest, store: StoreDep, settings: SettingsDep
+    request: ForecastRequest, store: StoreDep, settings: SettingsDep, online: OnlineDep
 ) -> ForecastResponse:
     """Forecast the next trading days of one ticker with its registered champion model.
 
-    With `history`, forecasts from those prices; without, from the latest prices Stockcast has
-    (cache, Yahoo when reachable, or the bundled sample) and `as_of` says which day that was.
+    With `history`, forecasts from those prices. Without, from the latest prices the service
+    keeps in memory (refreshed after each NYSE close: cache, Yahoo when reachable, or the
+    bundled sample); `as_of` says which day that was and `stale` whether newer prices were due.
+    Those answers are computed once per model version and day, and recorded in the forecast
+    ledger to be judged when their dates' closes arrive.
     """
     model = store.models.get(request.ticker)
-    if model is None or request.history is None:  # may wait on the registry or the network
-        return await run_in_threadpool(_forecast_blocking, request, store, settings)
-    # a warm model and a given history: about a millisecond of CPU, cheaper inline than a thread hop
-    return _one(request, model, settings)
+    if model is None:  # the first request for a ticker: may wait on the registry
+        model = await run_in_threadpool(store.get, request.ticker)
+    if request.history is None:
+        latest = online.book.get(request.ticker)
+        if latest is None:  # never loaded: wait for it, at most first_load_timeout_s
+            latest = await online.book.first(request.ticker, settings.first_load_timeout_s)
+        return online.answer(request, model, latest)
+    # a given history: about a millisecond of CPU, cheaper inline than a thread hop
+    return _one(request, model, settings, online)
 
 
-def _forecast_blocking(
-    request: ForecastRequest, store: ModelStore, settings: Settings
+def _one(
+    request: ForecastRequest, model: LoadedModel, settings: Settings, online: Online
 ) -> ForecastResponse:
-    return _one(request, store.get(request.ticker), settings)
-
-
-def _one(request: ForecastRequest, model: LoadedModel, settings: Settings) -> ForecastResponse:
-    (answer,) = forecast_many([prepare(request, model, settings)], model)
+    (answer,) = forecast_many([prepare(request, model, settings)], model, online.last_closed())
     if isinstance(answer, RequestProblem):
         raise answer
     return answer
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS)  # type: ignore[arg-type]
-def forecast_batch(batch: BatchRequest, store: StoreDep, settings: SettingsDep) -> BatchResponse:
+def forecast_batch(
+    batch: BatchRequest, store: StoreDep, settings: SettingsDep, online: OnlineDep
+) -> BatchResponse:
     """Many forecasts in one call, one forward pass per model, answered item by item in the
     request order: each item has the status (and detail) that request alone would have got."""
     if len(batch.requests) > settings.max_batch_items:
@@ -91,13 +102,18 @@ def forecast_batch(batch: BatchRequest, store: StoreDep, settings: SettingsDep) 
             continue
         ready: list[tuple[int, Prepared]] = []
         for i in indices:
+            request, at = batch.requests[i], ("body", "requests", i)
             try:
-                at = ("body", "requests", i)
-                ready.append((i, prepare(batch.requests[i], model, settings, at)))
+                if request.history is None:
+                    latest = online.book.first_blocking(ticker, settings.first_load_timeout_s)
+                    served = online.answer(request, model, latest, at)
+                    items[i] = BatchItem(ticker=ticker, status=200, forecast=served)
+                else:
+                    ready.append((i, prepare(request, model, settings, at)))
             except ANSWERABLE as err:
                 items[i] = _failed(ticker, err)
         if ready:
-            answers = forecast_many([p for _, p in ready], model)
+            answers = forecast_many([p for _, p in ready], model, online.last_closed())
             for (i, _), answer in zip(ready, answers, strict=True):
                 items[i] = (
                     _failed(ticker, answer)

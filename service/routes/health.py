@@ -6,7 +6,9 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.deps import MetricsDep, StoreDep, require_api_key
+from service.deps import MetricsDep, OnlineDep, StoreDep, require_api_key
+from service.observability import LiveGauges
+from service.online import Online
 from service.schemas import ModelInfo, ModelsResponse
 
 router = APIRouter(tags=["operations"])
@@ -61,8 +63,10 @@ def models(store: StoreDep) -> ModelsResponse:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(store: StoreDep, metrics: MetricsDep) -> Response:
-    """Prometheus text format: requests and latency per route and status, model versions."""
+def metrics(store: StoreDep, metrics: MetricsDep, online: OnlineDep) -> Response:
+    """Prometheus text format: requests and latency per route and status, model versions, the
+    prices' age, the ledger's queue and each version's live performance."""
+    _set_live(metrics.live, online)
     metrics.model_version.clear()
     for ticker, loaded in store.models.items():
         version = loaded.registered.version
@@ -70,3 +74,36 @@ def metrics(store: StoreDep, metrics: MetricsDep) -> Response:
             float(version) if version.isdigit() else 0.0
         )
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _set_live(live: LiveGauges, online: Online) -> None:
+    live.reset()
+    for ticker, latest in online.book.latest.items():
+        live.prices_as_of.labels(ticker).set(latest.as_of.timestamp())
+        live.prices_stale.labels(ticker).set(float(latest.as_of < online.last_closed()))
+    writer = online.writer
+    if writer is not None:
+        for state, count in (
+            ("pending", writer.pending),
+            ("written", writer.written),
+            ("dropped", writer.dropped),
+        ):
+            live.ledger.labels(state).set(count)
+    for ticker, report in online.outcomes.performance.items():
+        for p in report:
+            for gauge, value in (
+                (live.n, p.n),
+                (live.rmse, p.rmse),
+                (live.naive_rmse, p.naive_rmse),
+                (live.skill, p.skill),
+                (live.cv_skill, p.promised_skill),
+            ):
+                if value is not None:
+                    gauge.labels(ticker, p.version).set(value)
+            for lv in p.levels:
+                labels = (ticker, p.version, f"{lv.level:g}")
+                live.coverage.labels(*labels).set(lv.coverage)
+                live.width.labels(*labels).set(lv.mean_width)
+                live.drifting.labels(*labels).set(float(lv.drifting))
+                if lv.promised_coverage is not None:
+                    live.cv_coverage.labels(*labels).set(lv.promised_coverage)

@@ -521,17 +521,19 @@ def test_alias_swap_under_concurrent_requests_loses_none(tmp_path):
 
 
 def test_the_yahoo_unreachable_warning_is_logged_once_per_ticker_per_interval(registry, caplog):
+    caplog.set_level("WARNING", logger="forecast.data.loader")
     settings = settings_for(registry, data_warning_interval_s=3600)
     with TestClient(create_app(settings)) as client:
         wait_ready(client)
-        caplog.set_level("WARNING", logger="forecast.data.loader")
         for _ in range(3):
             assert client.post("/forecast", json={"ticker": "AAPL"}).status_code == 200
+        for _ in range(2):  # two more loads, each falling back to the sample
+            assert client.post("/admin/refresh").json()["refreshed"] == {"AAPL": True}
         warned = [r for r in caplog.records if "BUNDLED SAMPLE PRICES OF AAPL" in r.getMessage()]
-        assert len(warned) == 1  # three forecasts fell back to the sample; one warning
+        assert len(warned) == 1  # three loads (start-up and two refreshes), one warning
     with TestClient(create_app(settings_for(registry, data_warning_interval_s=0))) as client:
         wait_ready(client)
         caplog.clear()
         for _ in range(2):
-            assert client.post("/forecast", json={"ticker": "AAPL"}).status_code == 200
+            assert client.post("/admin/refresh").json()["refreshed"] == {"AAPL": True}
         assert len([r for r in caplog.records if "BUNDLED SAMPLE" in r.getMessage()]) == 2
