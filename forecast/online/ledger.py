@@ -145,6 +145,9 @@ class Ledger:
         """Whether the ledger's tables are there (a service has recorded into it)."""
         from sqlalchemy import inspect
 
+        file = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if file and file != ":memory:" and not Path(file).exists():
+            return False  # and connecting would create an empty file
         with _errors(self, "read"):
             return inspect(self.engine).has_table(forecasts.name)
 

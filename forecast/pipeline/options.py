@@ -32,3 +32,4 @@ class PipelineOptions:
     promote: bool = False
     workers: int | None = None  # None: auto, physical cores // threads per fit
     executor: str = "local"
+    retrain_of: str | None = None  # pipelines.retrain: the champion version this run refreshes

@@ -44,6 +44,8 @@ def flat_params(options: PipelineOptions) -> dict[str, Any]:
         "run.executor": options.executor,
         "run.workers": options.workers or "auto",
     }
+    if options.retrain_of is not None:
+        params["run.retrain_of"] = options.retrain_of
     for section in ("window", "lstm", "train", "cv"):
         for key, value in asdict(getattr(options, section)).items():
             params[f"{section}.{key}"] = value

@@ -27,7 +27,8 @@ def register(
     (or --promote); the summary gets the version and the decision."""
     name = tracking.model_name(ticker)
     model = summary.aggregates["model"]
-    version = clock(tracking.register, model_uri, name, version_tags(summary, tags))
+    extra = {} if options.retrain_of is None else {tracking.RETRAIN_OF_TAG: options.retrain_of}
+    version = clock(tracking.register, model_uri, name, version_tags(summary, tags) | extra)
     decision = clock(
         tracking.promote_or_keep,
         name,
@@ -35,6 +36,8 @@ def register(
         model["skill"]["mean"],
         tags[tracking.FOLDS_TAG],
         force=options.promote,
+        retrain_of=options.retrain_of,
+        skill_stderr=model["skill"]["stderr"],
     )
     summary.version, summary.promoted, summary.decision = (
         decision.version,

@@ -89,3 +89,31 @@ def ui_hint(where: str) -> str:
 def plural(count: int, noun: str) -> str:
     """1 epoch, 2 epochs."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def performance_table(ticker: str, days: int, report: list[Any]) -> str:
+    """pipelines.performance's table: per version (VersionPerformance), live figures beside
+    CV's promise; each level's coverage with its tolerance band and the drift flag."""
+    if not report:
+        return f"{ticker}: forecasts recorded, but none of their dates' closes has arrived yet"
+
+    def promised(value: float | None, fmt: str) -> str:
+        return "n/a" if value is None else format(value, fmt)
+
+    lines = [f"\n{ticker}: live performance over the last {days} trading days with outcomes"]
+    for p in report:
+        lines.append(
+            f"v{p.version}: {p.n} steps on {p.days} days ({p.first_date} to {p.last_date}); "
+            f"RMSE {p.rmse:.4f} (CV {promised(p.promised_rmse, '.4f')}), naive {p.naive_rmse:.4f}; "
+            f"skill {p.skill:+.4f} (CV {promised(p.promised_skill, '+.4f')})"
+        )
+        for lv in p.levels:
+            low, high = lv.tolerance
+            cv_coverage = None if lv.promised_coverage is None else 100 * lv.promised_coverage
+            lines.append(
+                f"  {level_name(lv.level)}% interval: coverage {100 * lv.coverage:.1f}% of {lv.n} "
+                f"(CV {promised(cv_coverage, '.1f')}%, "
+                f"tolerance {100 * low:.1f}-{100 * high:.1f}%), width {lv.mean_width:.3f} "
+                f"(CV {promised(lv.promised_width, '.3f')})" + ("  DRIFTING" if lv.drifting else "")
+            )
+    return "\n".join(lines)

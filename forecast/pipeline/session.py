@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 
 
 def train_tickers(
-    options: PipelineOptions, scheduler: Scheduler, failed: dict[str, str]
+    options: PipelineOptions, scheduler: Scheduler, failed: dict[str, str], *, show: bool = True
 ) -> list[Any] | None:
-    """Every ticker's fits queued at once, then each ticker logged and its table printed as
-    soon as it is done; a ticker without prices or failing is added to `failed` and the others
-    go on. None when no ticker had prices."""
+    """Every ticker's fits queued at once, then each ticker logged and its table printed (when
+    `show`) as soon as it is done; a ticker without prices or failing is added to `failed` and
+    the others go on. None when no ticker had prices."""
     from forecast import tracking
     from forecast.data import DataUnavailableError, PriceDataError
 
@@ -56,7 +56,8 @@ def train_tickers(
         except Exception as err:  # noqa: BLE001 - the others go on; the exit code says so
             failed_ticker(failed, ticker, err)
             continue
-        print(render([summaries[-1]]), flush=True)  # noqa: T201
+        if show:
+            print(render([summaries[-1]]), flush=True)  # noqa: T201
     return summaries
 
 

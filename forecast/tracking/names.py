@@ -31,9 +31,12 @@ def pipeline_run_name(ticker: str, started: dt.datetime, run_id: str) -> str:
     return f"{ticker} {started:%Y-%m-%d %H:%M:%S} {run_id[:8]}"
 
 
+MODEL_PREFIX = "stockcast-"
+
+
 def model_name(ticker: str) -> str:
     """The registered model of a ticker: stockcast-<TICKER>, the ticker normalized (AAPL, not
     aapl), so a pipeline and the service always agree on it."""
     from forecast.data.tickers import normalize_ticker  # pandas: only when a name is built
 
-    return f"stockcast-{normalize_ticker(ticker)}"
+    return f"{MODEL_PREFIX}{normalize_ticker(ticker)}"

@@ -110,6 +110,22 @@ def version_cards(name: str, versions: list[str]) -> dict[str, VersionCard]:
     return cards
 
 
+def champion_tickers(prefix: str) -> list[str]:
+    """The tickers whose model (named `prefix` + ticker) has a champion alias."""
+    client = MlflowClient()
+    found = _registry_call(
+        lambda: client.search_registered_models(filter_string=f"name LIKE '{prefix}%'")
+    )
+    return sorted(
+        model.name.removeprefix(prefix) for model in found if CHAMPION in (model.aliases or {})
+    )
+
+
+def run_dict(run_id: str, path: str) -> dict[str, Any]:
+    """A JSON artifact of a run (the pipeline's config.json): ModelNotFoundError when missing."""
+    return dict(_registry_call(lambda: mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")))
+
+
 MIN_SKILL_GAIN = 1e-4  # how much higher a new version's CV skill must be to take the alias
 
 
@@ -153,6 +169,14 @@ def _skill(version: Any) -> float:
     return float(version.tags.get(SKILL_TAG, "-inf"))
 
 
+def refreshes(skill: float, skill_stderr: float, champion_skill: float) -> bool:
+    """The champion rule for a retrain of the champion's own configuration on its data plus
+    newer days: the folds moved with the data, so the skills are close kin but not equals; the
+    retrain replaces the champion unless its CV skill falls below the champion's by more than
+    its own standard error over the folds."""
+    return skill >= champion_skill - skill_stderr
+
+
 def settle_champion(name: str, folds_signature: str) -> str | None:
     """Point the champion at the best version cross-validated on these folds, if the current
     champion is one of them and a better one exists (two pipelines that promoted at once
@@ -182,16 +206,34 @@ class Decision:
 
 
 def promote_or_keep(
-    name: str, version: str, skill: float, folds_signature: str, *, force: bool = False
+    name: str,
+    version: str,
+    skill: float,
+    folds_signature: str,
+    *,
+    force: bool = False,
+    retrain_of: str | None = None,
+    skill_stderr: float = 0.0,
 ) -> Decision:
     """Move the champion to `version` when forced, when there is none, or when `version` beats it
-    (same data and folds only: other folds' skills do not compare); then settle with concurrent
+    (same data and folds only: other folds' skills do not compare), or, for a retrain of the
+    champion `retrain_of` that still holds the alias, by `refreshes`; then settle with concurrent
     pipelines of the same folds."""
     current = champion(name)
     if force:
         decision = Decision(version, True, "promoted (--promote)")
     elif current is None:
         decision = Decision(version, True, "promoted (first champion)")
+    elif retrain_of is not None and str(current.version) == retrain_of:
+        best = _skill(current)
+        kept = not refreshes(skill, skill_stderr, best)
+        decision = Decision(
+            version,
+            not kept,
+            f"{f'kept champion v{current.version}' if kept else 'promoted'}: the retrain's CV "
+            f"skill {skill:+.4f} is {'more' if kept else 'no more'} than its standard error "
+            f"{skill_stderr:.4f} below v{current.version}'s {best:+.4f}",
+        )
     elif current.tags.get(FOLDS_TAG) != folds_signature:
         decision = Decision(
             version,

@@ -110,3 +110,28 @@ def test_only_a_missing_model_or_alias_means_no_champion(store):
     assert registry.champion("stockcast-NOSUCH") is None  # no registered model
     add_version(store, "stockcast-NOALIAS", 0.0, "folds-a")
     assert registry.champion("stockcast-NOALIAS") is None  # a model without the alias
+
+
+def test_a_retrain_of_the_champion_replaces_it_unless_its_skill_falls_beyond_its_stderr(store):
+    name = "stockcast-RETRAIN"
+    v1 = add_version(store, name, 0.0040, "folds-a")
+    registry.promote_or_keep(name, v1, 0.0040, "folds-a")
+    assert registry.refreshes(0.0030, 0.0020, 0.0040) and not registry.refreshes(0.0, 0.001, 0.004)
+
+    v2 = add_version(store, name, -0.0050, "folds-b")  # newer folds, clearly worse
+    worse = registry.promote_or_keep(
+        name, v2, -0.0050, "folds-b", retrain_of=v1, skill_stderr=0.004
+    )
+    assert not worse.promoted and champion_of(store, name) == v1
+    assert worse.message == (
+        "kept champion v1: the retrain's CV skill -0.0050 is more than its standard error "
+        "0.0040 below v1's +0.0040"
+    )
+    v3 = add_version(store, name, 0.0010, "folds-c")  # within its standard error
+    kin = registry.promote_or_keep(name, v3, 0.0010, "folds-c", retrain_of=v1, skill_stderr=0.004)
+    assert kin.promoted and champion_of(store, name) == v3
+    assert kin.message.startswith("promoted: the retrain's CV skill +0.0010 is no more than")
+
+    v4 = add_version(store, name, 0.5, "folds-d")  # a retrain of v1, which no longer serves
+    stale = registry.promote_or_keep(name, v4, 0.5, "folds-d", retrain_of=v1, skill_stderr=0.0)
+    assert not stale.promoted and "other data or folds" in stale.message
