@@ -143,6 +143,15 @@ def add_data_options(group: Any) -> None:
     )
 
 
+def add_ledger_option(group: Any) -> None:
+    """The forecast ledger: shared by pipelines.performance and pipelines.retrain."""
+    group.add_argument(
+        "--ledger-uri",
+        help="forecast ledger, a SQLAlchemy URL (default $STOCKCAST_LEDGER_URI, or ledger.db "
+        "beside a SQLite MLflow store)",
+    )
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the problem and where the options are, not the usage
     block (exit code 2, as argparse)."""

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 
-from pipelines.options import Parser
+from pipelines.options import Parser, add_ledger_option
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,10 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_DAYS,
         help=f"the last trading days with outcomes (default {DEFAULT_DAYS})",
     )
-    p.add_argument(
-        "--ledger-uri",
-        help="default $STOCKCAST_LEDGER_URI, or ledger.db beside a SQLite MLflow store",
-    )
+    add_ledger_option(p)
     p.add_argument("--tracking-uri", help="MLflow, for the CV figures (default as pipelines)")
     return p
 

@@ -71,12 +71,12 @@ def log_tail(log: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def terminate(process: subprocess.Popen) -> None:
-    """SIGTERM its process group, SIGKILL after 20 s."""
+def terminate(process: subprocess.Popen, first: int = signal.SIGTERM) -> None:
+    """Signal its process group (`first`: SIGTERM), SIGKILL after 20 s."""
     if process.poll() is not None:
         return
     try:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, first)
         process.wait(timeout=20)
     except ProcessLookupError:
         pass

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from forecast.config import SOURCES
-from pipelines.options import Parser, parse_workers, price_source
+from pipelines.options import Parser, add_ledger_option, parse_workers, price_source
 
 if TYPE_CHECKING:
     from forecast.pipeline.options import PipelineOptions
@@ -45,11 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="price cache folder (default ~/.cache/stockcast)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI)")
     p.add_argument("--experiment", help="MLflow experiment of the new runs (default stockcast)")
-    p.add_argument(
-        "--ledger-uri",
-        help="forecast ledger for the drift check (default $STOCKCAST_LEDGER_URI, or ledger.db "
-        "beside a SQLite MLflow store)",
-    )
+    add_ledger_option(p)
     p.add_argument("--workers", metavar="auto|N", help="fits at once (default auto)")
     p.add_argument("--dry-run", action="store_true", help="say what is due; train nothing")
     return p

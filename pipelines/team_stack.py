@@ -26,7 +26,7 @@ from forecast.data.tickers import normalize_ticker
 from pipelines.processes import free_port, terminate, wait_for, wait_http
 from service.launch import api_command
 
-DB_USER, DB_NAME = "stockcast", "mlflow"
+DB_USER, DB_NAME, LEDGER_DB = "stockcast", "mlflow", "ledger"  # one server, two databases
 
 
 def postgres_bin() -> Path:
@@ -58,6 +58,7 @@ class Stack:
         self.processes: list[subprocess.Popen] = []
         self.pg_port, self.mlflow_port, self.api_port = free_port(), free_port(), free_port()
         self.pg_dir: Path | None = None
+        self._pg_user: str | None = None
 
     @property
     def mlflow_uri(self) -> str:
@@ -115,27 +116,30 @@ class Stack:
 
     def _start_postgres(self) -> None:
         binaries = postgres_bin()
-        folder, user = self._postgres_folder()
-        data = folder / "data"
-        initdb = [str(binaries / "initdb"), "-D", str(data), "-U", DB_USER, "--auth=trust"]
-        as_user = ["runuser", "-u", user, "--"] if user else []
+        folder, self._pg_user = self._postgres_folder()
+        initdb = [str(binaries / "initdb"), "-D", str(folder / "data"), "-U", DB_USER]
+        as_user = ["runuser", "-u", self._pg_user, "--"] if self._pg_user else []
         subprocess.run(
-            [*as_user, *initdb, "-E", "UTF8", "--no-sync"], check=True, capture_output=True
+            [*as_user, *initdb, "--auth=trust", "-E", "UTF8", "--no-sync"],
+            check=True,
+            capture_output=True,
         )
+        self._run_postgres()
+        address = ["-h", "127.0.0.1", "-p", str(self.pg_port)]
+        for database in (DB_NAME, LEDGER_DB):
+            createdb = [str(binaries / "createdb"), *address, "-U", DB_USER, database]
+            subprocess.run(createdb, check=True, capture_output=True)
+
+    def _run_postgres(self) -> None:
+        binaries, folder = postgres_bin(), self.pg_dir
+        if folder is None:
+            raise RuntimeError("PostgreSQL was never initialized: start() the stack first")
         settings = ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
-        server = self._spawn(
-            [
-                str(binaries / "postgres"),
-                "-D",
-                str(data),
-                "-p",
-                str(self.pg_port),
-                "-k",
-                str(folder),
-            ]
-            + settings,
+        self.postgres_process = server = self._spawn(
+            [str(binaries / "postgres"), "-D", str(folder / "data"), "-p", str(self.pg_port)]
+            + ["-k", str(folder), *settings],
             "postgres.log",
-            user=user,
+            user=self._pg_user,
         )
         address = ["-h", "127.0.0.1", "-p", str(self.pg_port)]
         wait_for(
@@ -150,8 +154,22 @@ class Stack:
             process=server,
             log=self.workdir / "postgres.log",
         )
-        createdb = [str(binaries / "createdb"), *address, "-U", DB_USER, DB_NAME]
-        subprocess.run(createdb, check=True, capture_output=True)
+
+    @property
+    def ledger_uri(self) -> str:
+        return f"postgresql://{DB_USER}@127.0.0.1:{self.pg_port}/{LEDGER_DB}"
+
+    def stop_postgres(self) -> None:
+        """Stop only PostgreSQL (fault injection: MLflow's store and the ledger go away): a fast
+        shutdown (SIGINT), which does not wait for the clients' pooled connections to close."""
+        terminate(self.postgres_process, signal.SIGINT)
+        self.processes.remove(self.postgres_process)
+        pid_file = (self.pg_dir or Path("/nonexistent")) / "data" / "postmaster.pid"
+        wait_for(lambda: not pid_file.exists(), 30, "PostgreSQL to stop")
+
+    def start_postgres(self) -> None:
+        """Start PostgreSQL again on the same data and port."""
+        self._run_postgres()
 
     def _postgres_folder(self) -> tuple[Path, str | None]:
         """A new folder for the cluster (self.pg_dir), and the user postgres runs as: postgres
@@ -202,6 +220,7 @@ class Stack:
             "STOCKCAST_TRACKING_URI": self.mlflow_uri,
             "STOCKCAST_TICKERS": ",".join(self.tickers),
             "STOCKCAST_DATA_DIR": str(self.workdir / "cache"),
+            "STOCKCAST_LEDGER_URI": self.ledger_uri,
             **self.api_env,
         }
         process = self._spawn(api_command(self.api_port, python=True), "api.log", env=env)
@@ -237,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     tickers = tuple(normalize_ticker(t) for t in args.tickers.split(",") if t.strip())
     with Stack(args.dir, tickers) as stack:
         print(  # noqa: T201
-            f"PostgreSQL  127.0.0.1:{stack.pg_port} (user {DB_USER}, database {DB_NAME})\n"
+            f"PostgreSQL  127.0.0.1:{stack.pg_port} (user {DB_USER}, databases {DB_NAME} "
+            f"and {LEDGER_DB})\n"
             f"MLflow      {stack.mlflow_uri}   (UI and registry)\n"
             f"Stockcast   {stack.api_url}   (POST /forecast, /docs)\n"
             f"logs        {stack.workdir}\n"
