@@ -55,7 +55,14 @@ def compose() -> dict:
 
 
 def test_compose_file_follows_the_compose_specification(compose):
-    assert set(compose["services"]) == {"postgres", "mlflow", "api", "trainer"}
+    assert set(compose["services"]) == {
+        "postgres",
+        "ledger-db",
+        "mlflow",
+        "api",
+        "trainer",
+        "retrainer",
+    }
     assert set(compose["volumes"]) == {"postgres-data", "mlflow-artifacts", "price-cache"}
 
 
@@ -145,3 +152,18 @@ def test_dockerfile_runs_as_a_user_and_exposes_the_api_port(compose):
     cmd = next(line for line in lines if line.startswith("CMD "))
     assert json.loads(cmd.removeprefix("CMD ")) == api_command(int(api_port), "0.0.0.0")
     assert any("ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu" == line for line in lines)
+
+
+def test_the_ledger_has_its_own_database_and_a_daily_retrain_runs(compose):
+    services = compose["services"]
+    ledger = services["api"]["environment"]["STOCKCAST_LEDGER_URI"]
+    assert ledger.startswith("postgresql://") and ledger.endswith("@postgres:5432/ledger")
+    assert "CREATE DATABASE ledger" in services["ledger-db"]["command"][-1]
+    assert services["api"]["depends_on"]["ledger-db"] == {
+        "condition": "service_completed_successfully"
+    }
+    retrainer = services["retrainer"]
+    assert "python -m pipelines.retrain --min-new-days 20" in retrainer["command"][0]
+    assert "sleep" in retrainer["command"][0]  # once a day, not in a tight loop
+    assert retrainer["environment"]["STOCKCAST_LEDGER_URI"] == ledger
+    assert retrainer["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
