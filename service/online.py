@@ -61,7 +61,9 @@ class ServedForecasts:
         if cached is not None:
             return cached
         forecaster = model.registered.forecaster
-        levels = [lv for lv in forecaster.interval_levels if lv != request.level]
+        calibrated = forecaster.interval_levels
+        asked = request.level if request.level is not None or not calibrated else calibrated[0]
+        levels = [lv for lv in calibrated if lv != asked]
         prepared = [
             Prepared(
                 request.ticker,

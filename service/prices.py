@@ -99,7 +99,8 @@ class PriceBook:
             loading = self._loading.get(ticker)
             if loading is not None:
                 return loading
-            self.schedule.setdefault(ticker, _Schedule(self.clock()))
+            # not due while this load runs: it sets the next time when it ends
+            self.schedule.setdefault(ticker, _Schedule(self.clock() + self.interval))
             future = self._pool.submit(self.refresh, ticker)
             self._loading[ticker] = future
         future.add_done_callback(lambda _: self._loaded(ticker))
