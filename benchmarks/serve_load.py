@@ -52,12 +52,12 @@ def wait_until(url: str, timeout: float, process: subprocess.Popen | None = None
     return time.perf_counter() - started
 
 
-def ensure_models(store: Path, env: dict[str, str]) -> None:
+def ensure_models(store: Path, env: dict[str, str], tickers: tuple[str, ...] = TICKERS) -> None:
     import mlflow
 
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     client = mlflow.MlflowClient()
-    for ticker in TICKERS:
+    for ticker in tickers:
         try:
             client.get_model_version_by_alias(model_name(ticker), CHAMPION)
             continue
@@ -123,10 +123,17 @@ def wrk(url: str, body: dict, connections: int, duration: int, workdir: Path) ->
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     )
-    errors = int(non2xx.group(1)) if non2xx else 0
-    if socket_errors:
-        errors += sum(int(g) for g in socket_errors.groups())
-    return {"rps": rps, "p50": ms("50%"), "p99": ms("99%"), "errors": errors, "requests": total}
+    bad = int(non2xx.group(1)) if non2xx else 0
+    sockets = [int(g) for g in socket_errors.groups()] if socket_errors else [0, 0, 0, 0]
+    return {
+        "rps": rps,
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": bad + sum(sockets),
+        "non2xx": bad,
+        "timeouts": sockets[3],
+        "requests": total,
+    }
 
 
 def rss_mb(pid: int) -> float:

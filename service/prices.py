@@ -181,7 +181,10 @@ class PriceBook:
         plan.failures, plan.error, plan.warned_at = 0, None, None
         plan.next_at = min(now + self.interval, self._after_next_close(now))
         for listener in self.on_refresh:
-            listener(ticker, latest)
+            try:
+                listener(ticker, latest)
+            except Exception:  # a listener's bug must not stop the refresher: logged, loudly
+                log.exception("%s: after-refresh step %r failed", ticker, listener)
         return latest
 
     def _after_next_close(self, now: pd.Timestamp) -> pd.Timestamp:
