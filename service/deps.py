@@ -1,4 +1,7 @@
-"""Dependencies: settings, the model store, metrics, the API key check."""
+"""Dependencies: settings, the model store, metrics, the online state, the API key check.
+
+All `async def`: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per
+dependency per request for what is a dict lookup."""
 
 from __future__ import annotations
 
@@ -16,19 +19,19 @@ from service.online import Online
 _bearer = HTTPBearer(auto_error=False, description="the STOCKCAST_API_KEY, when one is set")
 
 
-def get_store(request: Request) -> ModelStore:
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_online(request: Request) -> Online:
+async def get_online(request: Request) -> Online:
     return request.app.state.online
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -38,7 +41,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 OnlineDep = Annotated[Online, Depends(get_online)]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
