@@ -117,7 +117,7 @@ def _act(plan: RetrainPlan, dry_run: bool) -> int:
         return 1
     done = summaries[0]
     print(  # noqa: T201
-        f"{plan.ticker}: retrained v{plan.champion} as v{done.version} ({plan.reason}); "
+        f"{plan.ticker}: retrained v{plan.champion} as v{done.version} because {plan.reason}; "
         f"{done.decision}"
     )
     return 0

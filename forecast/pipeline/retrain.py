@@ -48,14 +48,14 @@ def champion_options(ticker: str, run: PipelineOptions) -> tuple[str, PipelineOp
     current = tracking.champion(name)
     if current is None:
         raise NoChampion(
-            f"{ticker}: no champion registered ({name}@{tracking.CHAMPION}); train one first: "
+            f"no champion registered ({name}@{tracking.CHAMPION}); train one first: "
             f"python -m pipelines.train {ticker}"
         )
     tags = dict(current.tags)
     run_id = tags.get(tracking.RUN_ID_TAG)
     if not run_id or tracking.TRAINED_UNTIL_TAG not in tags:
         raise NoChampion(
-            f"{ticker}: champion v{current.version} has no {tracking.RUN_ID_TAG} or "
+            f"champion v{current.version} has no {tracking.RUN_ID_TAG} or "
             f"{tracking.TRAINED_UNTIL_TAG} tag to retrain it from; train it again with "
             f"python -m pipelines.train {ticker}"
         )

@@ -48,7 +48,7 @@ def test_retrain_of_a_ticker_without_a_champion_names_it_and_how_to_get_one(tmp_
     store = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert retrain(["MSFT", "--tracking-uri", store, "--source", "sample"]) == 1
     assert capsys.readouterr().err == (
-        "MSFT: error: MSFT: no champion registered (stockcast-MSFT@champion); train one first: "
+        "MSFT: error: no champion registered (stockcast-MSFT@champion); train one first: "
         "python -m pipelines.train MSFT\n"
     )
     assert retrain(["--tracking-uri", store]) == 0

@@ -119,8 +119,8 @@ def test_a_replayed_season_records_judges_reports_and_retrains(tmp_path):
                     code, said = run_cli(retrain, ["--min-new-days", "20", *source], tmp_path)
                     assert code == 0, said
                     assert said.startswith(
-                        f"AAPL: retrained v1 as v2 ({RETRAIN_AT} new trading days since "
-                        f"{sample.index[first]:%Y-%m-%d} (at least 20)); promoted"
+                        f"AAPL: retrained v1 as v2 because {RETRAIN_AT} new trading days since "
+                        f"{sample.index[first]:%Y-%m-%d} (at least 20); promoted"
                     ), said
                     assert client.post("/admin/reload").json()["served"] == {"AAPL": "2"}
                     before = len(during)
