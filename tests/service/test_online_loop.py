@@ -133,6 +133,15 @@ def test_a_replayed_season_records_judges_reports_and_retrains(tmp_path):
                 assert during[-1]["model"]["version"] == "2"
         assert failures == []  # no request failed, through the retrain and the swap
         performance = client.get("/models/AAPL/performance", params={"days": DAYS}).json()
+        # the gauges carry the same figures (over the default 60 days, computed after a refresh)
+        recent = client.get("/models/AAPL/performance").json()["versions"]
+        gauges = client.get("/metrics").text
+        assert {v["version"] for v in recent} == {"1", "2"} and all(v["levels"] for v in recent)
+        for version in recent:
+            for level in version["levels"]:
+                labels = f'level="{level["level"]:g}",ticker="AAPL",version="{version["version"]}"'
+                line = f"stockcast_live_coverage{{{labels}}} {level['coverage']!r}"
+                assert line in gauges.splitlines(), line
         app.state.online.writer.flush(10)
 
     ledger = sqlite3.connect(tmp_path / "ledger.db")

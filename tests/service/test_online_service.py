@@ -3,6 +3,7 @@ on the network except a ticker's very first load (bounded)."""
 
 import threading
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -101,3 +102,40 @@ def test_performance_before_any_forecast_says_there_is_no_ledger_yet(registry, t
             f"no forecast ledger at Ledger(sqlite:///{tmp_path / 'none.db'}) yet"
         )
         assert not (tmp_path / "none.db").exists()  # asking did not create it
+
+
+def test_an_hour_of_failed_refreshes_keeps_serving_and_loses_no_recorded_forecast(
+    registry, tmp_path
+):
+    from forecast.data import PriceCache, load_prices
+    from forecast.online.ledger import Ledger
+    from tests.service.test_prices import Clock
+
+    cache = PriceCache(tmp_path / "data")
+    cache.write(load_prices("AAPL", source="sample"), "AAPL", None)  # ends Friday 2013-03-01
+    clock = Clock("2013-03-04 14:00")  # Monday, before the close
+    settings = settings_for(
+        registry,
+        data_source="cache",
+        data_dir=str(tmp_path / "data"),
+        ledger_uri=f"sqlite:///{tmp_path / 'ledger.db'}",
+    )
+    with TestClient(create_app(settings, clock=clock)) as client:
+        wait_ready(client)
+        online = client.app.state.online
+        online.book.add("AAPL").result(30)
+        first = client.post("/forecast", json={"ticker": "AAPL"}).json()
+        assert first["as_of"] == "2013-03-01" and first["stale"] is False
+        assert online.writer.flush(10)
+        recorded = Ledger(settings.ledger_uri).count()
+        cache.path("AAPL").unlink()  # every load fails from now on
+        for _ in range(12):  # an hour, a refresh every 5 minutes
+            clock.now += pd.Timedelta(minutes=5)
+            assert client.post("/admin/refresh").json()["refreshed"] == {"AAPL": False}
+            assert client.post("/forecast", json={"ticker": "AAPL"}).json() == first
+        clock.now = pd.Timestamp("2013-03-04 21:30", tz="UTC")  # Monday's close is out
+        assert client.post("/admin/refresh").json()["refreshed"] == {"AAPL": False}
+        late = client.post("/forecast", json={"ticker": "AAPL"}).json()
+        assert late == {**first, "stale": True}  # the last good prices, saying how old
+        assert online.writer.flush(10)
+    assert Ledger(settings.ledger_uri).count() == recorded == 2  # none lost, none twice

@@ -48,3 +48,25 @@ def test_an_hour_of_failed_refreshes_backs_off_warns_per_interval_and_keeps_the_
     clock.now = pd.Timestamp("2013-03-04 21:30", tz="UTC")  # Monday's close is out
     assert book.stale(latest)
     assert book.seconds_to_next() == 0  # and a refresh is due right after it
+
+
+def test_a_refresh_is_due_after_each_nyse_close_and_every_interval():
+    prices = load_prices("AAPL", source="sample")
+    clock = Clock("2026-11-27 15:00")  # the day after Thanksgiving: closes early, 18:00 UTC
+    book = PriceBook(
+        lambda _: prices,
+        interval_s=86_400,
+        retry_s=30,
+        after_close_s=900,
+        warn_interval_s=600,
+        clock=clock,
+    )
+    book.refresh("AAPL")
+    assert book.schedule["AAPL"].next_at == pd.Timestamp("2026-11-27 18:15", tz="UTC")
+    clock.now = pd.Timestamp("2026-11-27 18:15", tz="UTC")
+    assert book.refresh_due() == {"AAPL": True}  # over the weekend the interval comes first
+    assert book.schedule["AAPL"].next_at == pd.Timestamp("2026-11-28 18:15", tz="UTC")
+    book.interval = pd.Timedelta(hours=6)
+    clock.now = pd.Timestamp("2026-11-28 18:15", tz="UTC")
+    book.refresh_due()
+    assert book.schedule["AAPL"].next_at == pd.Timestamp("2026-11-29 00:15", tz="UTC")
