@@ -99,6 +99,8 @@ class ServedForecasts:
             done = self.recorded.get(key, 0)
             if len(first.forecasts) <= done:
                 return
+            if done == 0:  # a new day or version: the ticker's older ones are never served again
+                self.recorded = {k: v for k, v in self.recorded.items() if k[0] != ticker}
             self.recorded[key] = len(first.forecasts)
         target = model.registered.forecaster.window.target
         naive = float(latest.prices[target].iloc[-1])
