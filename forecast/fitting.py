@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from forecast.config import LEVELS, LSTMConfig, TrainConfig, WindowConfig
+from forecast.intervals import DEFAULT_RULE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +49,7 @@ class FinalFit:
     train: TrainConfig
     calibration_scores: np.ndarray | None = None  # (N, H): see Forecaster.fit
     levels: tuple[float, ...] = LEVELS
+    rule: str = DEFAULT_RULE  # the intervals' width rule, the one the scores were divided by
 
 
 Task = FitTask | FinalFit  # what executors run
@@ -87,6 +89,7 @@ def run_fit(task: Task, callbacks: Sequence[Callback] = ()) -> FitOutcome:
                 callbacks,
                 calibration_scores=task.calibration_scores,
                 levels=task.levels,
+                rule=task.rule,
             )
             result = forecaster.result_
         else:

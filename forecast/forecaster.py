@@ -21,7 +21,14 @@ from forecast.config import (
     naive_column,
 )
 from forecast.data.history import HistoryError, Rows, price_columns, row_count
-from forecast.intervals import Calibration, Volatility, level_name
+from forecast.intervals import (
+    DEFAULT_RULE,
+    Calibration,
+    check_rule,
+    level_name,
+    rule_name,
+    scale_rule,
+)
 from forecast.models import NetworkFit, StackedLSTM
 from forecast.models.training import (
     INFERENCE_CHUNK,
@@ -84,13 +91,16 @@ class Forecaster:
         *,
         calibration_scores: np.ndarray | None = None,
         levels: tuple[float, ...] = LEVELS,
+        rule: str = DEFAULT_RULE,
     ) -> Self:
         """Fit scaling and the model on every row of `prices` (a validated price frame): what
         the pipeline's final fit does. With `calibration_scores` (N, H), the conformal scores of
         forecasts this configuration made on rows it never trained on (walk-forward CV's, see
         forecast.evaluation.cv.calibration_scores), forecasts get intervals at each of `levels`
-        that those scores can bound, their volatility rule reverting to these prices'
-        variance. ValueError when the rows are too few or the scores are not (N, horizon)."""
+        that those scores can bound, their width following `rule` (INTERVAL_RULES, fitted on
+        these prices; the scores must have been divided by the same rule's scale in CV).
+        ValueError when the rows are too few, the rule unknown or the scores not (N, horizon)."""
+        check_rule(rule)
         if calibration_scores is not None and np.shape(calibration_scores)[1:] != (
             self.window.horizon,
         ):
@@ -106,7 +116,7 @@ class Forecaster:
             None
             if calibration_scores is None
             else Calibration.fit(
-                calibration_scores, levels, Volatility.of(features.target)
+                calibration_scores, levels, scale_rule(rule, features.target)
             ).finite()
         )
         return self
@@ -149,6 +159,11 @@ class Forecaster:
     def interval_levels(self) -> tuple[float, ...]:
         """The calibrated prediction interval levels (none without a calibration)."""
         return () if self.calibration_ is None else self.calibration_.levels
+
+    @property
+    def interval_rule(self) -> str | None:
+        """The intervals' width rule (INTERVAL_RULES), None without intervals."""
+        return None if self.calibration_ is None else rule_name(self.calibration_.volatility)
 
     def check_level(self, level: float | None) -> float | None:
         """The interval level to answer with: `level` when calibrated (None: the first

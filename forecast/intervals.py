@@ -15,11 +15,19 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from forecast.config import check_levels
+
+if TYPE_CHECKING:
+    from forecast.garch import Garch
+
+# the rules an interval's width can follow, each compared in CV on the same origins; the
+# pipeline serves the one CV measured best (forecast.evaluation.conformal.choose_rule)
+INTERVAL_RULES = ("ewma", "garch", "constant")
+DEFAULT_RULE = INTERVAL_RULES[0]  # what models served before the choice existed
 
 # trading days: RiskMetrics' daily decay of 0.94, as a half-life (log 0.5 / log 0.94 = 11.2)
 EWMA_HALFLIFE = 11.2
@@ -160,9 +168,37 @@ def _rank_quantile(values: np.ndarray, q: float) -> float:
     return float(np.partition(values, rank - 1)[rank - 1])
 
 
+def check_rule(rule: str) -> str:
+    """`rule` when it is one of INTERVAL_RULES, else ValueError naming them."""
+    if rule not in INTERVAL_RULES:
+        raise ValueError(f"interval rule {rule!r}; allowed: {', '.join(INTERVAL_RULES)}")
+    return rule
+
+
+def scale_rule(rule: str, training_prices: np.ndarray) -> Volatility | Garch | None:
+    """The width rule `rule` (INTERVAL_RULES) fitted on `training_prices`: the EWMA Volatility,
+    a GARCH(1,1)-t, or None for constant width. ValueError naming the rules otherwise."""
+    check_rule(rule)
+    if rule == "ewma":
+        return Volatility.of(training_prices)
+    if rule == "garch":
+        from forecast.garch import Garch
+
+        return Garch.fit(training_prices)
+    return None  # constant
+
+
+def rule_name(volatility: Volatility | Garch | None) -> str:
+    """The INTERVAL_RULES name of a fitted width rule."""
+    if volatility is None:
+        return "constant"
+    return "ewma" if isinstance(volatility, Volatility) else "garch"
+
+
 # of Calibration.to_dict, saved as JSON beside a model's weights; format 1 (no long-run
-# variance) reads as its rule was: the squared estimator, today's variance for every step
-CALIBRATION_FORMAT = 2
+# variance) reads as its rule was: the squared estimator, today's variance for every step;
+# format 3 may carry a GARCH rule
+CALIBRATION_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -174,14 +210,14 @@ class Calibration:
     lower: dict[float, np.ndarray]
     upper: dict[float, np.ndarray]
     n: int  # calibration scores per step
-    volatility: Volatility | None
+    volatility: Volatility | Garch | None  # the width rule (scale_rule); None: constant
 
     @classmethod
     def fit(
         cls,
         calibration_scores: np.ndarray,
         levels: tuple[float, ...],
-        volatility: Volatility | None,
+        volatility: Volatility | Garch | None,
     ) -> Calibration:
         """From (N, H) scores: for level 1 - alpha, the alpha/2 and 1 - alpha/2 quantiles of
         each step's scores, at the finite-sample ranks (the lower one mirrored)."""
@@ -271,14 +307,18 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
-        if data.get("format") not in (1, CALIBRATION_FORMAT):
+        if data.get("format") not in range(1, CALIBRATION_FORMAT + 1):
             raise ValueError(
                 f"calibration format {data.get('format')!r}; this Stockcast reads 1 to "
                 f"{CALIBRATION_FORMAT}"
             )
         rule = data["volatility"]
-        volatility = None
-        if rule is not None and data["format"] == 1:
+        volatility: Volatility | Garch | None = None
+        if rule is not None and rule.get("rule", "").startswith("garch"):
+            from forecast.garch import Garch
+
+            volatility = Garch.from_dict(rule)
+        elif rule is not None and data["format"] == 1:
             volatility = Volatility(0.0, float(rule["halflife"]), 1.0, "squared")
         elif rule is not None:
             volatility = Volatility(

@@ -208,6 +208,10 @@ class ModelInfo(ModelRef):
     interval_levels: list[float] = Field(
         description="the prediction interval levels a forecast request may ask for"
     )
+    interval_rule: str | None = Field(
+        description="how interval width follows volatility: ewma, garch or constant, the rule "
+        "walk-forward CV measured best (null for a model without intervals)"
+    )
     loaded_at: dt.datetime
     cv_metrics: dict[str, float] = Field(description="the version's cv.* tags")
 

@@ -5,10 +5,19 @@ The calibration and volatility rule a model serves with live in forecast/interva
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from forecast.evaluation.aci import AdaptiveIntervals
-from forecast.intervals import Calibration, level_name, per_step, scores
+from forecast.intervals import (
+    DEFAULT_RULE,
+    INTERVAL_RULES,
+    Calibration,
+    level_name,
+    per_step,
+    scores,
+)
 
 
 def interval_metrics(
@@ -35,8 +44,62 @@ def interval_metrics(
 # the intervals compared in CV: the model's with volatility scaling, the same with constant
 # width, the naive forecast's with volatility scaling, and the model's with its level adapted
 # online (aci.py)
-INTERVAL_SOURCES = ("model", "model_constant", "naive", "model_aci")
-SERVED_INTERVALS = INTERVAL_SOURCES[0]  # the one a Forecaster serves (forecast/intervals.py)
+INTERVAL_SOURCES = ("model", "model_constant", "naive", "model_garch", "model_aci")
+# the CV source that measures each width rule a model can serve (forecast.intervals)
+RULE_SOURCES = dict(zip(INTERVAL_RULES, ("model", "model_garch", "model_constant"), strict=True))
+COVERAGE_TOLERANCE = 0.03  # a rule is eligible when its CV coverage is this close to nominal
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    """The width rule the pipeline serves, and why: mean CV Winkler score over levels and steps
+    among the rules within COVERAGE_TOLERANCE of nominal coverage at every level."""
+
+    rule: str
+    winkler: float | None  # None: CV had no intervals (too few folds); the default rule
+    runner_up: str | None = None
+    runner_up_winkler: float | None = None
+    eligible: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        if self.winkler is None:
+            return f"{self.rule} (CV measured no intervals: the default)"
+        within = (
+            f"among {', '.join(self.eligible)} (coverage within {COVERAGE_TOLERANCE:.0%})"
+            if self.eligible
+            else f"none within {COVERAGE_TOLERANCE:.0%} of nominal coverage: the best of all"
+        )
+        runner = (
+            ""
+            if self.runner_up is None
+            else f"; runner-up {self.runner_up} {self.runner_up_winkler:.4f}"
+        )
+        return f"{self.rule}: mean Winkler {self.winkler:.4f} {within}{runner}"
+
+
+def choose_rule(summary: dict[str, dict[float, dict[str, float]]]) -> RuleChoice:
+    """The rule to serve from CV's interval summary (summarize_intervals)."""
+    scored, eligible = {}, []
+    for rule, source in RULE_SOURCES.items():
+        by_level = summary.get(source)
+        if not by_level:
+            continue
+        scored[rule] = float(np.mean([figures["winkler"] for figures in by_level.values()]))
+        if all(abs(f["coverage"] - level) <= COVERAGE_TOLERANCE for level, f in by_level.items()):
+            eligible.append(rule)
+    if not scored:
+        return RuleChoice(DEFAULT_RULE, None)
+    pool = eligible or list(scored)
+    ranked = sorted(pool, key=lambda rule: (scored[rule], INTERVAL_RULES.index(rule)))
+    runner = ranked[1] if len(ranked) > 1 else None
+    return RuleChoice(
+        ranked[0],
+        scored[ranked[0]],
+        runner,
+        None if runner is None else scored[runner],
+        tuple(eligible),
+    )
 
 
 class FoldIntervals:
@@ -45,19 +108,26 @@ class FoldIntervals:
 
     def __init__(self, levels: tuple[float, ...]) -> None:
         self.levels = levels
-        self.earlier: dict[str, list[np.ndarray]] = {name: [] for name in INTERVAL_SOURCES[:3]}
+        self.earlier: dict[str, list[np.ndarray]] = {name: [] for name in INTERVAL_SOURCES[:4]}
         self.adaptive = AdaptiveIntervals()
 
     def evaluate(
-        self, actual: np.ndarray, model: np.ndarray, naive: np.ndarray, scale: np.ndarray
+        self,
+        actual: np.ndarray,
+        model: np.ndarray,
+        naive: np.ndarray,
+        scale: np.ndarray,
+        garch_scale: np.ndarray,
     ) -> dict[str, dict[float, dict[str, list[float]]]]:
         """source -> level -> metric -> per-step values for this fold (empty for the first);
-        `scale` is each origin's (N,) or each origin's and step's (N, H)."""
+        `scale` (the EWMA rule) and `garch_scale` (forecast.garch) are each origin's (N,) or
+        each origin's and step's (N, H)."""
         scale = np.broadcast_to(per_step(scale), np.shape(model))
         points = {
             "model": (model, scale),
             "model_constant": (model, None),
             "naive": (naive, scale),
+            "model_garch": (model, np.broadcast_to(per_step(garch_scale), np.shape(model))),
         }
         out: dict[str, dict[float, dict[str, list[float]]]] = {}
 

@@ -22,7 +22,8 @@ from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
 from forecast.fitting import FitOutcome, FitTask
-from forecast.intervals import Volatility, scores
+from forecast.garch import Garch
+from forecast.intervals import DEFAULT_RULE, Volatility, check_rule, scores
 from forecast.models.training import Callback
 from forecast.prep.encoding import WindowEncoder
 from forecast.prep.features import Features, build_features
@@ -64,6 +65,9 @@ class FoldResult:
     # (N, H) the price move each origin's steps can expect, by the fold's volatility rule
     scale: np.ndarray
     volatility: Volatility  # reverting to the variance of the fold's training prices
+    # (N, H) the same by GARCH(1,1)-t fitted on the fold's training prices (forecast.garch)
+    garch_scale: np.ndarray
+    garch: Garch
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
     # prediction intervals calibrated on earlier folds only (none for the first fold):
     # source (conformal.INTERVAL_SOURCES) -> level -> metric -> per-step values
@@ -180,6 +184,7 @@ class CrossValidation:
                 np.mean(result.forecasts, axis=0),
                 result.baselines["naive"],
                 result.scale,
+                result.garch_scale,
             )
             yield result
 
@@ -257,7 +262,9 @@ def _assemble_fold(
     history = sliding_window_view(seen_target, lookback)[origins - lookback]
     last_observed = seen_target[origins - 1]
     training = target[fold.train_start : fold.train_end]
-    volatility = Volatility.of(training)
+    volatility, garch = Volatility.of(training), Garch.fit(training)
+    # the rows the model read for each forecast: the same rule serves the final model
+    read = sliding_window_view(seen_target, first_origin)[origins - first_origin]
 
     repeats = _Repeats.of(outcomes)
     baselines = {name: fn(history, horizon) for name, fn in BASELINES.items()}
@@ -279,19 +286,23 @@ def _assemble_fold(
         best_val_losses=repeats.best_val_losses,
         naive_val_losses=repeats.naive_val_losses,
         diagnosis=diagnose(repeats.histories, repeats.naive_val_losses),
-        # the rows the model read for each forecast: the same rule serves the final model
-        scale=volatility.scale(
-            sliding_window_view(seen_target, first_origin)[origins - first_origin], horizon
-        ),
+        scale=volatility.scale(read, horizon),
         volatility=volatility,
+        garch_scale=garch.scale(read, horizon),
+        garch=garch,
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )
 
 
-def calibration_scores(results: Sequence[FoldResult]) -> np.ndarray:
+def calibration_scores(results: Sequence[FoldResult], rule: str = DEFAULT_RULE) -> np.ndarray:
     """(N, H) every CV test forecast's conformal score, oldest first: the model's error (its
-    mean over repeats) divided by the move its fold's volatility rule expected. The final model
-    calibrates its intervals on them (Forecaster.fit)."""
+    mean over repeats) divided by the move its fold's `rule` (INTERVAL_RULES) expected. The
+    final model calibrates its intervals on them (Forecaster.fit with the same rule)."""
+    check_rule(rule)
+
+    def scale(r: FoldResult) -> np.ndarray | None:
+        return {"ewma": r.scale, "garch": r.garch_scale, "constant": None}[rule]
+
     return np.concatenate(
-        [scores(r.actual, np.mean(r.forecasts, axis=0), r.scale) for r in results]
+        [scores(r.actual, np.mean(r.forecasts, axis=0), scale(r)) for r in results]
     )

@@ -58,9 +58,10 @@ def submit_final_fit(
     scheduler: Scheduler,
     epochs: int,
     results: list[FoldResult],
+    rule: str,
 ) -> int:
-    """Queue the final fit on every row, calibrated on every CV forecast, ahead of any CV fit
-    still waiting."""
+    """Queue the final fit on every row, calibrated on every CV forecast with the width `rule`
+    CV chose, ahead of any CV fit still waiting."""
     config = final_train_config(job.cv.plan.train, epochs)
     task = FinalFit(
         f"{job.ticker} final fit",
@@ -68,8 +69,9 @@ def submit_final_fit(
         options.window,
         options.lstm,
         config,
-        calibration_scores(results),
+        calibration_scores(results, rule),
         options.cv.levels,
+        rule,
     )
     return scheduler.submit(task, lambda: [job.progress.for_final(epochs)], priority=FINAL_FIT)
 

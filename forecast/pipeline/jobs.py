@@ -8,7 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from forecast.evaluation.conformal import RuleChoice
 from forecast.evaluation.cv import CrossValidation
+from forecast.intervals import DEFAULT_RULE
 from forecast.pipeline.progress import PipelineProgress
 
 
@@ -34,6 +36,7 @@ class TickerSummary:
     # source -> level -> metric, mean over the folds calibrated on earlier ones
     intervals: dict[str, dict[float, dict[str, float]]] = field(default_factory=dict)
     interval_folds: int = 0
+    rule: RuleChoice = field(default_factory=lambda: RuleChoice(DEFAULT_RULE, None))
     model_uri: str = ""  # the final model, logged by the final-fit run
     tags: dict[str, str] = field(default_factory=dict)  # the run's data and folds tags
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from forecast import tracking
-from forecast.evaluation.conformal import SERVED_INTERVALS
+from forecast.evaluation.conformal import RULE_SOURCES
 from forecast.intervals import level_name
 from forecast.tracking.cards import beats_naive
 
@@ -52,6 +52,7 @@ def version_tags(summary: TickerSummary, tags: dict[str, str]) -> dict[str, str]
     model, naive = summary.aggregates["model"], summary.aggregates["naive"]
     return {
         **{k: tags[k] for k in ("data_start", "data_end", "data_hash", "source")},
+        tracking.INTERVAL_RULE_TAG: summary.rule.rule,
         tracking.FOLDS_TAG: tags[tracking.FOLDS_TAG],
         tracking.RUN_ID_TAG: summary.run_id,
         tracking.TRAINED_UNTIL_TAG: tags["data_end"],
@@ -74,9 +75,10 @@ def version_tags(summary: TickerSummary, tags: dict[str, str]) -> dict[str, str]
 
 
 def _interval_tags(summary: TickerSummary) -> dict[str, str]:
-    """The served interval's CV coverage and width per level (what live coverage is judged by)."""
+    """The served rule's CV coverage and width per level (what live coverage is judged by)."""
+    served = RULE_SOURCES[summary.rule.rule]
     return {
         tracking.interval_tag(level_name(level), metric): f"{figures[metric]:.6f}"
-        for level, figures in summary.intervals.get(SERVED_INTERVALS, {}).items()
+        for level, figures in summary.intervals.get(served, {}).items()
         for metric in ("coverage", "width")
     }

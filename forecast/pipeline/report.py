@@ -39,7 +39,12 @@ def render(summaries: list[Any]) -> str:
     return "\n".join(lines)
 
 
-_SOURCES = {"model": "LSTM", "model_constant": "LSTM, constant width", "naive": "naive"}
+_SOURCES = {
+    "model": "LSTM",
+    "model_garch": "LSTM, GARCH scale",
+    "model_constant": "LSTM, constant width",
+    "naive": "naive",
+}
 
 
 def _interval_lines(s: Any) -> list[str]:
@@ -53,11 +58,14 @@ def _interval_lines(s: Any) -> list[str]:
     for level in next(iter(s.intervals.values())):
         cells = []
         for source, label in _SOURCES.items():
+            if source not in s.intervals:  # runs logged before the source existed
+                continue
             f = s.intervals[source][level]
             cells.append(
                 f"{label} {f['coverage']:.3f} / {f['width_pct']:.2f}% / {f['winkler']:.3f}"
             )
         lines.append(f"  {level:.0%}: " + "; ".join(cells))
+    lines.append(f"served intervals: {s.rule.message}")
     return lines
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from forecast import tracking
 from forecast.data.tickers import normalize_ticker
+from forecast.evaluation.conformal import choose_rule, summarize_intervals
 from forecast.evaluation.cv import CrossValidation
 from forecast.models.device import resolve_device
 from forecast.parallel.scheduler import Scheduler
@@ -70,9 +71,15 @@ def train_ticker(
             # every CV fit first; the final fit then trains while the folds are logged
             epochs = final_epochs([o.best_epoch for o in job.cv.collect()])
             results = list(job.cv.results())
-            final = submit_final_fit(job, options, scheduler, epochs, results)
+            rule = choose_rule(summarize_intervals([r.intervals for r in results]))
+            final = submit_final_fit(job, options, scheduler, epochs, results, rule.rule)
             log_folds(job, results, clock)
             summary = log_cv_summary(ticker, results, tags, parent_id, epochs, clock)
+            summary.rule = rule
+            clock(
+                tracking.set_tags,
+                {tracking.INTERVAL_RULE_TAG: rule.rule, "intervals.choice": rule.message},
+            )
             forecaster, model_uri = final_fit(job, scheduler, final, summary, clock)
             warn_uncalibrated(job, results, forecaster, options.cv.levels)
             if options.register:

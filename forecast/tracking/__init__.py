@@ -15,6 +15,7 @@ from forecast.tracking.names import (
     CV_TAG_PREFIX,
     EXPERIMENT,
     FOLDS_TAG,
+    INTERVAL_RULE_TAG,
     MODEL_PREFIX,
     RETRAIN_OF_TAG,
     RUN_ID_TAG,

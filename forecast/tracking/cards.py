@@ -10,6 +10,7 @@ from forecast.tracking.names import (
     BEATS_NAIVE_TAG,
     CV_TAG_PREFIX,
     FOLDS_TAG,
+    INTERVAL_RULE_TAG,
     RUN_ID_TAG,
     SKILL_STDERR_TAG,
     SKILL_TAG,
@@ -34,6 +35,7 @@ class VersionCard:
     beats_naive: bool | None = None
     pipeline_run_id: str | None = None
     trained_until: str | None = None
+    interval_rule: str | None = None  # ewma, garch or constant; None: tagged before the choice
 
     @classmethod
     def of(cls, tags: dict[str, str]) -> VersionCard:
@@ -54,6 +56,7 @@ class VersionCard:
             beats_naive=None if beats is None else beats == "true",
             pipeline_run_id=tags.get(RUN_ID_TAG),
             trained_until=tags.get(TRAINED_UNTIL_TAG),
+            interval_rule=tags.get(INTERVAL_RULE_TAG),
         )
 
     def promised_interval(self, level: float, metric: str) -> float | None:

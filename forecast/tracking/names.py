@@ -16,6 +16,7 @@ SKILL_STDERR_TAG = f"{CV_TAG_PREFIX}skill_stderr"  # its standard error over fol
 BEATS_NAIVE_TAG = f"{CV_TAG_PREFIX}beats_naive"  # "true" or "false": cards.beats_naive
 RUN_ID_TAG = "run_id"  # the pipeline's parent run
 TRAINED_UNTIL_TAG = "trained_until"  # the last day of prices the final fit saw
+INTERVAL_RULE_TAG = "intervals.rule"  # the width rule the version serves (ewma, garch, constant)
 RETRAIN_OF_TAG = "retrain_of"  # the champion version a pipelines.retrain run refreshed
 
 

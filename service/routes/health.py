@@ -55,6 +55,7 @@ def models(store: StoreDep) -> ModelsResponse:
                 max_horizon=forecaster.max_horizon,
                 features=forecaster.window.features,
                 interval_levels=list(forecaster.interval_levels),
+                interval_rule=forecaster.interval_rule,
                 loaded_at=loaded.loaded_at,
                 cv_metrics=card.cv_metrics,
             )

@@ -231,7 +231,7 @@ def test_fold_intervals_come_from_earlier_folds_only(prices):
     cv = CVConfig(n_folds=3, test_size=40, repeats=1, levels=(0.8, 0.95))
     first, second, third = cross_validate(prices, window, TINY_LSTM, TINY_TRAIN, cv)
     assert first.intervals == {}  # nothing earlier to calibrate on
-    assert set(second.intervals) == {"model", "model_constant", "naive", "model_aci"}
+    assert set(second.intervals) == {"model", "model_constant", "naive", "model_garch", "model_aci"}
     figures = second.intervals["model"][0.95]
     assert set(figures) == {"coverage", "width", "width_pct", "winkler"}
     assert all(len(steps) == 2 for steps in figures.values())  # per horizon step
@@ -244,6 +244,8 @@ def test_fold_intervals_come_from_earlier_folds_only(prices):
     changed.loc[after_block, ["open", "high", "low", "close", "adj_close"]] *= 3.0
     again = list(cross_validate(changed, window, TINY_LSTM, TINY_TRAIN, cv))[1]
     np.testing.assert_array_equal(again.forecasts[0], second.forecasts[0])
+    np.testing.assert_array_equal(again.garch_scale, second.garch_scale)  # the garch rule too
+    assert again.garch == second.garch
     assert again.intervals == second.intervals
 
 
@@ -253,10 +255,10 @@ def test_a_folds_calibration_uses_no_residual_of_its_own_block():
     other = FoldIntervals((0.9,))
     block = (rng.normal(100, 1, (50, 1)), np.full((50, 1), 100.0), np.full((50, 1), 100.0))
     for intervals in (earlier, other):
-        intervals.evaluate(*block, np.ones(50))
+        intervals.evaluate(*block, np.ones(50), np.ones(50))
     point = np.full((60, 1), 100.0)
-    one = earlier.evaluate(rng.normal(100, 1, (60, 1)), point, point, np.ones(60))
-    wild = other.evaluate(rng.normal(100, 30, (60, 1)), point, point, np.ones(60))
+    one = earlier.evaluate(rng.normal(100, 1, (60, 1)), point, point, np.ones(60), np.ones(60))
+    wild = other.evaluate(rng.normal(100, 30, (60, 1)), point, point, np.ones(60), np.ones(60))
     # the same calibration (fold 1's scores), whatever this block holds: equal widths
     assert one["model"][0.9]["width"] == wild["model"][0.9]["width"]
     assert one["model"][0.9]["coverage"][0] > wild["model"][0.9]["coverage"][0]

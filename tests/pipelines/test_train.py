@@ -197,6 +197,7 @@ def test_forecaster_fit_on_all_rows_is_the_pipelines_final_fit(store):
 
     import torch
 
+    from forecast.evaluation.conformal import choose_rule, summarize_intervals
     from forecast.evaluation.cv import CrossValidation, calibration_scores
     from forecast.models.device import cpu_threads
     from forecast.parallel.scheduler import Scheduler
@@ -214,10 +215,18 @@ def test_forecaster_fit_on_all_rows_is_the_pipelines_final_fit(store):
     cv = CrossValidation(prices, options.window, options.lstm, train, options.cv)
     epochs = final_epochs([o.best_epoch for o in cv.submit(Scheduler()).collect()])
     assert epochs >= 1  # the final fit trained: its weights are not the seed's initial ones
+    results = list(cv.results())
+    rule = choose_rule(summarize_intervals([r.intervals for r in results])).rule
     with cpu_threads(train.threads):
         direct = Forecaster(options.window, options.lstm, final_train_config(train, epochs)).fit(
-            prices, calibration_scores=calibration_scores(list(cv.results())), levels=(0.8, 0.95)
+            prices,
+            calibration_scores=calibration_scores(results, rule),
+            levels=(0.8, 0.95),
+            rule=rule,
         )
+    # the served rule is the one CV chose, and the version says so
+    version = MlflowClient().get_model_version_by_alias("stockcast-AAPL", "champion")
+    assert served.interval_rule == rule == version.tags["intervals.rule"]
 
     assert served.to_dict() == direct.to_dict()  # configs, scaling, columns, last day
     assert served.calibration_.to_dict() == direct.calibration_.to_dict()

@@ -88,7 +88,12 @@ def test_a_level_the_model_did_not_calibrate_is_a_422_naming_those_it_did(client
     (problem,) = detail(response)
     assert problem["loc"] == ["body", "level"]
     assert problem["msg"] == "level=0.9 is not calibrated for this model; available: 0.8, 0.95"
-    assert client.get("/models").json()["models"][0]["interval_levels"] == [0.8, 0.95]
+    (info,) = client.get("/models").json()["models"]
+    assert info["interval_levels"] == [0.8, 0.95]
+    # the width rule CV chose, as the version's tag says and the loaded model serves
+    served = client.app.state.store.models["AAPL"].registered
+    assert info["interval_rule"] == served.tags["intervals.rule"] == served.forecaster.interval_rule
+    assert info["interval_rule"] in ("ewma", "garch", "constant")
 
 
 def test_horizon_defaults_to_the_model_and_one_step_is_allowed(client):

@@ -163,5 +163,49 @@ def test_a_calibration_round_trips_and_reads_the_format_before_the_reversion():
     lower, _ = Calibration.from_dict(old).around(forecast, windows)[0.8]
     expected = forecast + calibration.lower[0.8] * window_scale(windows, 20, "squared")[:, None]
     np.testing.assert_allclose(lower, expected)
-    with pytest.raises(ValueError, match="calibration format 3; this Stockcast reads 1 to 2"):
-        Calibration.from_dict(calibration.to_dict() | {"format": 3})
+    with pytest.raises(ValueError, match="calibration format 4; this Stockcast reads 1 to 3"):
+        Calibration.from_dict(calibration.to_dict() | {"format": 4})
+
+
+def summary_of(**rules):
+    """A CV interval summary: source -> level -> coverage and winkler, from (coverage 80,
+    coverage 95, winkler) per rule name."""
+    from forecast.evaluation.conformal import RULE_SOURCES
+
+    return {
+        RULE_SOURCES[rule]: {
+            0.8: {"coverage": c80, "winkler": w},
+            0.95: {"coverage": c95, "winkler": 2 * w},
+        }
+        for rule, (c80, c95, w) in rules.items()
+    }
+
+
+def test_the_served_rule_is_the_best_winkler_among_those_near_nominal_coverage():
+    from forecast.evaluation.conformal import choose_rule
+
+    chosen = choose_rule(
+        summary_of(ewma=(0.79, 0.94, 3.0), garch=(0.81, 0.95, 2.9), constant=(0.70, 0.88, 2.5))
+    )
+    # constant scores lowest but under-covers by 10 points: not eligible
+    assert (chosen.rule, chosen.runner_up, chosen.eligible) == ("garch", "ewma", ("ewma", "garch"))
+    assert chosen.winkler == pytest.approx(4.35) and chosen.runner_up_winkler == pytest.approx(4.5)
+    assert chosen.message == (
+        "garch: mean Winkler 4.3500 among ewma, garch (coverage within 3%); runner-up ewma 4.5000"
+    )
+    nobody = choose_rule(summary_of(ewma=(0.7, 0.9, 3.0), garch=(0.6, 0.8, 3.5)))
+    assert nobody.rule == "ewma" and "none within 3% of nominal coverage" in nobody.message
+    assert choose_rule({}).rule == "ewma" and choose_rule({}).winkler is None
+
+
+def test_a_garch_calibration_round_trips_and_serves_from_its_parameters():
+    from forecast.garch import Garch
+
+    garch = Garch(omega=2e-6, alpha=0.08, beta=0.9, nu=6.0)
+    calibration = Calibration.fit(np.random.default_rng(0).normal(size=(200, 2)), (0.8,), garch)
+    again = Calibration.from_dict(json.loads(json.dumps(calibration.to_dict())))
+    assert again.volatility == garch and again.to_dict() == calibration.to_dict()
+    windows = 100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.02, (3, 70)), axis=1))
+    bounds = again.around(windows[:, -1:].repeat(2, axis=1), windows)[0.8]
+    scale = garch.scale(windows, 2)
+    np.testing.assert_allclose(bounds[1] - bounds[0], (again.upper[0.8] - again.lower[0.8]) * scale)
