@@ -70,11 +70,11 @@ class RuleChoice:
             if self.eligible
             else f"none within {COVERAGE_TOLERANCE:.0%} of nominal coverage: the best of all"
         )
-        runner = (
-            ""
-            if self.runner_up is None
-            else f"; runner-up {self.runner_up} {self.runner_up_winkler:.4f}"
-        )
+        runner = ""
+        if self.runner_up is not None:
+            runner = f"; runner-up {self.runner_up} {self.runner_up_winkler:.4f}"
+            if self.eligible and self.runner_up not in self.eligible:
+                runner += " (coverage off)"
         return f"{self.rule}: mean Winkler {self.winkler:.4f} {within}{runner}"
 
 
@@ -90,8 +90,11 @@ def choose_rule(summary: dict[str, dict[float, dict[str, float]]]) -> RuleChoice
             eligible.append(rule)
     if not scored:
         return RuleChoice(DEFAULT_RULE, None)
-    pool = eligible or list(scored)
-    ranked = sorted(pool, key=lambda rule: (scored[rule], INTERVAL_RULES.index(rule)))
+    # the eligible rules by score, then the others by score (the runner-up may be one of them)
+    ranked = sorted(
+        scored,
+        key=lambda rule: (rule not in eligible, scored[rule], INTERVAL_RULES.index(rule)),
+    )
     runner = ranked[1] if len(ranked) > 1 else None
     return RuleChoice(
         ranked[0],
@@ -110,6 +113,8 @@ class FoldIntervals:
         self.levels = levels
         self.earlier: dict[str, list[np.ndarray]] = {name: [] for name in INTERVAL_SOURCES[:4]}
         self.adaptive = AdaptiveIntervals()
+        # the last evaluated fold's mean pinball loss per step (PINBALL_QUANTILES), per source
+        self.pinball: dict[str, list[float]] = {}
 
     def evaluate(
         self,
@@ -130,6 +135,7 @@ class FoldIntervals:
             "model_garch": (model, np.broadcast_to(per_step(garch_scale), np.shape(model))),
         }
         out: dict[str, dict[float, dict[str, list[float]]]] = {}
+        self.pinball = {}
 
         def figures(bounds: tuple[np.ndarray, np.ndarray], level: float) -> dict[str, list[float]]:
             return {k: v.tolist() for k, v in interval_metrics(actual, *bounds, level).items()}
@@ -139,6 +145,7 @@ class FoldIntervals:
                 earlier = np.concatenate(self.earlier[name])
                 # quantiles only: the fold's own scales are passed to interval()
                 calibration = Calibration.fit(earlier, self.levels, None)
+                self.pinball[name] = pinball_loss(actual, point, used, earlier).tolist()
                 out[name] = {
                     level: figures(calibration.interval(point, level, used), level)
                     for level in self.levels
@@ -152,6 +159,23 @@ class FoldIntervals:
                     }
             self.earlier[name].append(scores(actual, point, used))
         return out
+
+
+# the quantile grid a rule's whole predictive distribution is scored on (pinball_loss)
+PINBALL_QUANTILES = tuple(round(0.05 * k, 2) for k in range(1, 20))
+
+
+def pinball_loss(
+    actual: np.ndarray, point: np.ndarray, scale: np.ndarray | None, earlier: np.ndarray
+) -> np.ndarray:
+    """(H,) the mean pinball loss over PINBALL_QUANTILES of the quantile forecasts point +
+    quantile(earlier scores) * scale, per step: how well a rule's calibrated distribution fits
+    the outcomes, not just its interval at two levels (lower is better)."""
+    q = np.asarray(PINBALL_QUANTILES)[:, None, None]  # (Q, 1, 1)
+    quantiles = np.quantile(earlier, PINBALL_QUANTILES, axis=0)[:, None, :]  # (Q, 1, H)
+    size = 1.0 if scale is None else per_step(scale)[None]
+    miss = np.asarray(actual, dtype=np.float64)[None] - (point[None] + quantiles * size)
+    return np.mean(np.maximum(q * miss, (q - 1) * miss), axis=(0, 1))
 
 
 def interval_key(source: str, level: float, metric: str) -> str:
@@ -176,3 +200,11 @@ def summarize_intervals(
         }
         for source in evaluated[0]
     }
+
+
+def summarize_pinball(per_fold: list[dict[str, list[float]]]) -> dict[str, float]:
+    """Mean pinball loss over the folds that have one, and over their steps: source -> value."""
+    evaluated = [fold for fold in per_fold if fold]
+    if not evaluated:
+        return {}
+    return {source: float(np.mean([fold[source] for fold in evaluated])) for source in evaluated[0]}

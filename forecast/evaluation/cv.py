@@ -72,6 +72,8 @@ class FoldResult:
     # prediction intervals calibrated on earlier folds only (none for the first fold):
     # source (conformal.INTERVAL_SOURCES) -> level -> metric -> per-step values
     intervals: dict[str, dict[float, dict[str, list[float]]]] = field(default_factory=dict)
+    # source -> mean pinball loss per step over conformal.PINBALL_QUANTILES (none for fold 1)
+    pinball: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ class CrossValidation:
                 result.scale,
                 result.garch_scale,
             )
+            result.pinball = intervals.pinball
             yield result
 
     def cancel(self) -> None:

@@ -35,6 +35,7 @@ class TickerSummary:
     fold_skills: list[float] = field(default_factory=list)
     # source -> level -> metric, mean over the folds calibrated on earlier ones
     intervals: dict[str, dict[float, dict[str, float]]] = field(default_factory=dict)
+    pinball: dict[str, float] = field(default_factory=dict)  # source -> mean pinball loss
     interval_folds: int = 0
     rule: RuleChoice = field(default_factory=lambda: RuleChoice(DEFAULT_RULE, None))
     model_uri: str = ""  # the final model, logged by the final-fit run

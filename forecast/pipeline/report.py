@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from forecast.config import LEVELS
+from forecast.evaluation.conformal import PINBALL_QUANTILES
 from forecast.evaluation.metrics import METRICS
 from forecast.intervals import level_name
 from forecast.tracking.names import model_name
@@ -65,6 +66,12 @@ def _interval_lines(s: Any) -> list[str]:
                 f"{label} {f['coverage']:.3f} / {f['width_pct']:.2f}% / {f['winkler']:.3f}"
             )
         lines.append(f"  {level:.0%}: " + "; ".join(cells))
+    if s.pinball:
+        quantiles = f"{PINBALL_QUANTILES[0]:g} to {PINBALL_QUANTILES[-1]:g}"
+        cells = [
+            f"{label} {s.pinball[src]:.4f}" for src, label in _SOURCES.items() if src in s.pinball
+        ]
+        lines.append(f"  pinball loss (quantiles {quantiles}): " + "; ".join(cells))
     lines.append(f"served intervals: {s.rule.message}")
     return lines
 

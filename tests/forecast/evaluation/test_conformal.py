@@ -193,6 +193,9 @@ def test_the_served_rule_is_the_best_winkler_among_those_near_nominal_coverage()
     assert chosen.message == (
         "garch: mean Winkler 4.3500 among ewma, garch (coverage within 3%); runner-up ewma 4.5000"
     )
+    alone = choose_rule(summary_of(ewma=(0.79, 0.94, 3.0), garch=(0.87, 0.98, 2.9)))
+    assert (alone.rule, alone.runner_up) == ("ewma", "garch")  # the best score, not eligible
+    assert alone.message.endswith("; runner-up garch 4.3500 (coverage off)")
     nobody = choose_rule(summary_of(ewma=(0.7, 0.9, 3.0), garch=(0.6, 0.8, 3.5)))
     assert nobody.rule == "ewma" and "none within 3% of nominal coverage" in nobody.message
     assert choose_rule({}).rule == "ewma" and choose_rule({}).winkler is None
@@ -209,3 +212,22 @@ def test_a_garch_calibration_round_trips_and_serves_from_its_parameters():
     bounds = again.around(windows[:, -1:].repeat(2, axis=1), windows)[0.8]
     scale = garch.scale(windows, 2)
     np.testing.assert_allclose(bounds[1] - bounds[0], (again.upper[0.8] - again.lower[0.8]) * scale)
+
+
+def test_pinball_loss_prefers_the_distribution_that_matches_the_outcomes():
+    from forecast.evaluation.conformal import pinball_loss
+
+    rng = np.random.default_rng(0)
+    earlier = rng.normal(size=(2000, 1))  # scores of a unit-scale rule
+    actual, point = rng.normal(0, 2, (3000, 1)), np.zeros((3000, 1))  # outcomes of scale 2
+    right = pinball_loss(actual, point, np.full(3000, 2.0), earlier)
+    narrow = pinball_loss(actual, point, np.full(3000, 1.0), earlier)
+    wide = pinball_loss(actual, point, np.full(3000, 4.0), earlier)
+    assert right.shape == (1,) and right[0] < narrow[0] and right[0] < wide[0]
+    # a normal's own quantile q has expected pinball loss sigma * pdf(ppf(q))
+    from scipy.stats import norm
+
+    from forecast.evaluation.conformal import PINBALL_QUANTILES
+
+    expected = 2 * np.mean(norm.pdf(norm.ppf(PINBALL_QUANTILES)))
+    assert right[0] == pytest.approx(expected, rel=0.05)
