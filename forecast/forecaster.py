@@ -53,6 +53,11 @@ class Forecast:
     dates: pd.DatetimeIndex
     values: np.ndarray
     intervals: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    quantiles: dict[float, np.ndarray] = field(default_factory=dict)  # for the calibrated steps
+
+
+def quantile_column(q: float) -> str:
+    return f"quantile_{q:g}"
 
 
 def _is_price_frame(frame: pd.DataFrame) -> bool:
@@ -165,6 +170,15 @@ class Forecaster:
         """The intervals' width rule (INTERVAL_RULES), None without intervals."""
         return None if self.calibration_ is None else rule_name(self.calibration_.volatility)
 
+    def check_quantiles(self, quantiles: tuple[float, ...]) -> tuple[float, ...]:
+        """`quantiles` when this model's calibration can serve each, else ValueError naming
+        the smallest and largest it can."""
+        if self.calibration_ is None:
+            raise ValueError(
+                "this model has no calibrated intervals, so it serves no quantiles; retrain it"
+            )
+        return self.calibration_.check_quantiles(quantiles)
+
     def check_level(self, level: float | None) -> float | None:
         """The interval level to answer with: `level` when calibrated (None: the first
         calibrated, or None when the model has no intervals), or ValueError naming those
@@ -261,11 +275,14 @@ class Forecaster:
         """Each query's forecast, in order, from one forward pass over those this model can
         answer; a QueryError for each it cannot (its horizon, level, rows or prices)."""
         checked = [self._checked(query) for query in queries]
-        ready = [c for c in checked if not isinstance(c, QueryError)]
-        steps = max((c[1] for c in ready), default=1)
-        forecasts = iter(self.forecast([c[0] for c in ready], steps) if ready else ())
+        ready = [
+            (q, c) for q, c in zip(queries, checked, strict=True) if not isinstance(c, QueryError)
+        ]
+        steps = max((c[1] for _, c in ready), default=1)
+        asked = tuple(sorted({x for query, _ in ready for x in query.quantiles}))
+        forecasts = iter(self.forecast([c[0] for _, c in ready], steps, asked) if ready else ())
         answers: list[Answer | QueryError] = []
-        for c in checked:
+        for query, c in zip(queries, checked, strict=True):
             if isinstance(c, QueryError):
                 answers.append(c)
                 continue
@@ -281,6 +298,7 @@ class Forecaster:
                     level,
                     low[:steps],
                     high[:steps],
+                    {q: out.quantiles[q][:steps] for q in query.quantiles},
                 )
             )
         return answers
@@ -295,6 +313,11 @@ class Forecaster:
             level = self.check_level(query.level)
         except ValueError as err:
             return QueryError("level", str(err))
+        if query.quantiles:
+            try:
+                self.check_quantiles(query.quantiles)
+            except ValueError as err:
+                return QueryError("quantiles", str(err))
         try:
             if query.rows is not None:
                 return self._row_features(query.rows), steps, level
@@ -305,9 +328,15 @@ class Forecaster:
             return QueryError("history" if query.rows is not None else "prices", str(err))
 
     @torch.inference_mode()
-    def forecast(self, series: Sequence[Features], steps: int | None = None) -> list[Forecast]:
+    def forecast(
+        self,
+        series: Sequence[Features],
+        steps: int | None = None,
+        quantiles: tuple[float, ...] = (),
+    ) -> list[Forecast]:
         """One forecast after the end of each feature series (see `features`), in a single
-        forward pass, each on the next NYSE trading days. `steps` as in `check_horizon`."""
+        forward pass, each on the next NYSE trading days. `steps` as in `check_horizon`;
+        `quantiles` as in `check_quantiles`."""
         steps = self.check_horizon(steps)
         needed = self.encoder_.first_origin
         encoded = []
@@ -324,34 +353,50 @@ class Forecaster:
         pred = self.model_(X, roll).numpy()
         values = self.encoder_.decode(pred, np.concatenate([e.anchor for e in encoded]))[:, :steps]
         bounds: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        quantile_values: dict[float, np.ndarray] = {}
         if self.calibration_ is not None:  # the rows the model read: as in CV
             windows = np.stack([one.target[-needed:] for one in series])
             bounds = self.calibration_.around(values, windows)
+            if quantiles:
+                self.calibration_.check_quantiles(quantiles)
+                quantile_values = self.calibration_.quantiles(values, windows, quantiles)
         return [
             Forecast(
                 next_trading_days(one.index[-1], steps),
                 row,
                 {level: (low[i], high[i]) for level, (low, high) in bounds.items()},
+                {q: values_[i] for q, values_ in quantile_values.items()},
             )
             for i, (one, row) in enumerate(zip(series, values, strict=True))
         ]
 
-    def predict(self, prices: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
+    def predict(
+        self, prices: pd.DataFrame, horizon: int | None = None, quantiles: tuple[float, ...] = ()
+    ) -> pd.DataFrame:
         """Forecasts after the last row of `prices` (a validated price frame, or request rows:
         forecast.data.history): index `date` (next NYSE trading days), column `forecast` in
         price units, and per calibrated level `lower_80`, `upper_80`... (NaN past the calibrated
         steps). `horizon` defaults to (and may not exceed) the model's. QueryError otherwise."""
         is_frame = _is_price_frame(prices)
-        query = Query(prices, horizon=horizon) if is_frame else Query(rows=prices, horizon=horizon)
+        query = (
+            Query(prices, horizon=horizon, quantiles=quantiles)
+            if is_frame
+            else Query(rows=prices, horizon=horizon, quantiles=quantiles)
+        )
         checked = self._checked(query)
         if isinstance(checked, QueryError):
             raise checked
         features, steps, _ = checked
-        (out,) = self.forecast([features], steps)
+        (out,) = self.forecast([features], steps, quantiles)
         frame = pd.DataFrame({"forecast": out.values}, index=out.dates)
+
+        def padded(values: np.ndarray) -> np.ndarray:
+            return np.pad(values, (0, steps - len(values)), constant_values=np.nan)
+
         for level, (low, high) in out.intervals.items():
-            for name, bound in ((lower_column(level), low), (upper_column(level), high)):
-                frame[name] = np.pad(bound, (0, steps - len(bound)), constant_values=np.nan)
+            frame[lower_column(level)], frame[upper_column(level)] = padded(low), padded(high)
+        for q, values_ in out.quantiles.items():
+            frame[quantile_column(q)] = padded(values_)
         return frame
 
     def save(self, directory: str | Path) -> Path:

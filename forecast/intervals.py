@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -211,6 +211,8 @@ class Calibration:
     upper: dict[float, np.ndarray]
     n: int  # calibration scores per step
     volatility: Volatility | Garch | None  # the width rule (scale_rule); None: constant
+    # (n, H) the scores, sorted per step: any quantile in quantile_range (None: saved before)
+    sorted_scores: np.ndarray | None = None
 
     @classmethod
     def fit(
@@ -230,7 +232,7 @@ class Calibration:
             tail = (1 - level) / 2
             upper[level] = np.array([_rank_quantile(s, 1 - tail) for s in values.T])
             lower[level] = np.array([-_rank_quantile(-s, 1 - tail) for s in values.T])
-        return cls(tuple(levels), lower, upper, len(values), volatility)
+        return cls(tuple(levels), lower, upper, len(values), volatility, np.sort(values, axis=0))
 
     @property
     def steps(self) -> int:
@@ -260,6 +262,46 @@ class Calibration:
             forecast + self.upper[level][:steps] * size,
         )
 
+    @property
+    def quantile_range(self) -> tuple[float, float]:
+        """The smallest and largest quantile the n scores can bound: 1 / (n + 1), n / (n + 1)."""
+        return 1 / (self.n + 1), self.n / (self.n + 1)
+
+    def check_quantiles(self, quantiles: tuple[float, ...]) -> tuple[float, ...]:
+        """`quantiles` when each can be served, else ValueError naming the servable range."""
+        if self.sorted_scores is None:
+            raise ValueError(
+                "this model was saved without its calibration scores, so it serves no "
+                "quantiles; retrain it to get them"
+            )
+        low, high = self.quantile_range
+        bad = [q for q in quantiles if not low <= q <= high]
+        if bad:
+            raise ValueError(
+                f"quantiles {', '.join(f'{q:g}' for q in bad)} are beyond what {self.n} "
+                f"calibration scores can bound: this model serves {low:.4g} to {high:.4g}"
+            )
+        return quantiles
+
+    def score_quantile(self, q: float) -> np.ndarray:
+        """(H,) the q-quantile of each step's scores at the finite-sample rank (mirrored below
+        the median, as the interval bounds are)."""
+        scores_ = cast(np.ndarray, self.sorted_scores)
+        if q >= 0.5:
+            return np.array([_rank_quantile(column, q) for column in scores_.T])
+        return np.array([-_rank_quantile(-column, 1 - q) for column in scores_.T])
+
+    def quantiles(
+        self, forecast: np.ndarray, windows: np.ndarray, quantiles: tuple[float, ...]
+    ) -> dict[float, np.ndarray]:
+        """Each quantile's values (N, k) around forecasts (N, >= k) made from price windows
+        (N, L), for the first k calibrated steps (check_quantiles first)."""
+        points = np.asarray(forecast, dtype=np.float64)[:, : self.steps]
+        steps = points.shape[1]
+        scale = None if self.volatility is None else self.volatility.scale(windows, steps)
+        size = 1.0 if scale is None else per_step(scale)[:, :steps]
+        return {q: points + self.score_quantile(q)[:steps] * size for q in quantiles}
+
     def around(
         self, forecast: np.ndarray, windows: np.ndarray
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
@@ -286,6 +328,7 @@ class Calibration:
             {level: self.upper[level] for level in kept},
             self.n,
             self.volatility,
+            self.sorted_scores,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -295,6 +338,7 @@ class Calibration:
             "method": "split conformal, finite-sample rank, separate lower and upper quantiles",
             "volatility": None if self.volatility is None else self.volatility.to_dict(),
             "n": self.n,
+            "scores": None if self.sorted_scores is None else self.sorted_scores.T.tolist(),
             "levels": [
                 {
                     "level": level,
@@ -334,6 +378,7 @@ class Calibration:
             {float(e["level"]): np.asarray(e["upper"], dtype=np.float64) for e in data["levels"]},
             int(data["n"]),
             volatility,
+            None if data.get("scores") is None else np.asarray(data["scores"], dtype=np.float64).T,
         )
 
 

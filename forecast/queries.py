@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ class Query:
     rows: Rows | None = None
     horizon: int | None = None
     level: float | None = None
+    quantiles: tuple[float, ...] = ()  # each in (0, 1): served from the calibrated scores
 
     def __post_init__(self) -> None:
         if (self.prices is None) == (self.rows is None):
@@ -43,7 +44,8 @@ class QueryError(ValueError):
 class Answer:
     """The forecast of one query: `values` (steps,) in price units on trading `dates` after
     `as_of`, the last day it read; `lower` and `upper` at `level` for the first calibrated
-    steps (empty when the model has no intervals: level None)."""
+    steps (empty when the model has no intervals: level None), and each asked quantile's
+    values for those steps."""
 
     as_of: pd.Timestamp
     dates: pd.DatetimeIndex
@@ -51,3 +53,4 @@ class Answer:
     level: float | None
     lower: np.ndarray
     upper: np.ndarray
+    quantiles: dict[float, np.ndarray] = field(default_factory=dict)

@@ -69,7 +69,12 @@ def prepare(
         )
     given = set().union(*[row.model_fields_set for row in rows])  # a column no row has: none
     columns = {name: [getattr(row, name) for row in rows] for name in given}
-    query = Query(rows=columns, horizon=request.horizon, level=request.level)
+    query = Query(
+        rows=columns,
+        horizon=request.horizon,
+        level=request.level,
+        quantiles=tuple(request.quantiles or ()),
+    )
     return Prepared(request.ticker, query, "request", at)
 
 
@@ -120,6 +125,11 @@ def _points(answer: Answer) -> list[ForecastPoint]:
     points = []
     for step, (date, value) in enumerate(zip(answer.dates, answer.values, strict=True)):
         bounded = step < len(answer.lower)
+        quantiles = {
+            f"{q:g}": float(values[step])
+            for q, values in answer.quantiles.items()
+            if step < len(values)
+        }
         points.append(
             ForecastPoint(
                 date=date.date(),
@@ -127,6 +137,7 @@ def _points(answer: Answer) -> list[ForecastPoint]:
                 lower=float(answer.lower[step]) if bounded else None,
                 upper=float(answer.upper[step]) if bounded else None,
                 level=answer.level if bounded else None,
+                quantiles=quantiles or None,
             )
         )
     return points

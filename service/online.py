@@ -32,7 +32,7 @@ log = logging.getLogger("service.online")
 
 FLUSH_BEFORE_JUDGING_S = 5.0  # a refresh waits this long for queued records before judging
 
-Key = tuple[str, str, pd.Timestamp, int | None, float | None]
+Key = tuple[str, str, pd.Timestamp, int | None, float | None, tuple[float, ...]]
 
 
 @dataclass
@@ -56,22 +56,31 @@ class ServedForecasts:
         """The answer to a history-less request from `latest`: cached, or computed at every
         calibrated level in one pass (RequestProblem for a horizon or level the model refuses)."""
         version = model.registered.version
-        key = (request.ticker, version, latest.as_of, request.horizon, request.level)
+        asked = tuple(request.quantiles or ())
+        key = (request.ticker, version, latest.as_of, request.horizon, request.level, asked)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
         forecaster = model.registered.forecaster
         calibrated = forecaster.interval_levels
-        asked = request.level if request.level is not None or not calibrated else calibrated[0]
-        levels = [lv for lv in calibrated if lv != asked]
+        level = request.level if request.level is not None or not calibrated else calibrated[0]
+        others = [lv for lv in calibrated if lv != level]
         prepared = [
             Prepared(
                 request.ticker,
-                Query(latest.prices, horizon=request.horizon, level=level),
+                Query(latest.prices, horizon=request.horizon, level=request.level, quantiles=asked),
                 latest.source,
                 at,
-            )
-            for level in (request.level, *levels)
+            ),
+            *(
+                Prepared(
+                    request.ticker,
+                    Query(latest.prices, horizon=request.horizon, level=other),
+                    latest.source,
+                    at,
+                )
+                for other in others
+            ),
         ]
         answers = forecast_many(prepared, model, last_closed)
         answer = answers[0]

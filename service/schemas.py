@@ -78,6 +78,16 @@ class ForecastRequest(BaseModel):
         f"them: {' and '.join(f'{v:g}' for v in LEVELS)} by default); omit for the model's first",
         examples=[0.95],
     )
+    quantiles: (
+        Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=1, max_length=19)]
+        | None
+    ) = Field(
+        None,
+        description="quantiles to answer each calibrated step with, each strictly between 0 "
+        "and 1 (at most 19), from the model's calibrated width rule; one too extreme for its "
+        "calibration sample is a 422 naming the smallest and largest it can serve",
+        examples=[[0.05, 0.5, 0.95]],
+    )
 
 
 class ForecastPoint(BaseModel):
@@ -92,6 +102,12 @@ class ForecastPoint(BaseModel):
     upper: float | None = Field(None, description="upper bound, like `lower`")
     level: float | None = Field(
         None, description="the interval's level: the share of outcomes it should cover"
+    )
+    quantiles: dict[str, float] | None = Field(
+        None,
+        description="the asked quantiles of this step's price (null when none were asked, or "
+        "past the calibrated steps)",
+        examples=[{"0.05": 54.31, "0.5": 56.2, "0.95": 58.02}],
     )
 
 

@@ -33,6 +33,13 @@ TINY_PIPELINE = [
 ]
 
 
+# the pyfunc's output at the default levels and quantiles (forecast.tracking.pyfunc)
+PYFUNC_COLUMNS = [
+    *("date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"),
+    *("quantile_0.05", "quantile_0.5", "quantile_0.95"),
+]
+
+
 def run_pipeline(tracking_uri: str, cwd: Path, *args: str) -> str:
     """`python -m pipelines.train AAPL *args` against `tracking_uri`; asserts success, returns stdout."""
     result = subprocess.run(

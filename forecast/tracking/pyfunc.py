@@ -30,10 +30,13 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
     package = Path(forecast.__file__).parent
     with tempfile.TemporaryDirectory() as tmp:
         saved = forecaster.save(Path(tmp) / "forecaster")
-        output = output_frame(forecaster.predict(example))  # the rows, by the one rule
-        signature = _any_date(
-            infer_signature(example, output, params={"horizon": forecaster.window.horizon})
-        )
+        params: dict[str, object] = {"horizon": forecaster.window.horizon}
+        quantiles = servable_quantiles(forecaster)
+        if quantiles:
+            params["quantiles"] = list(quantiles)
+        # the rows, by the one rule
+        output = output_frame(forecaster.predict(example, quantiles=quantiles))
+        signature = _any_date(infer_signature(example, output, params=params))
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(model_code),
@@ -45,6 +48,17 @@ def log_forecaster(forecaster: Forecaster, example: pd.DataFrame, step: int) -> 
             step=step,
         )
     return info.model_uri
+
+
+PYFUNC_QUANTILES = (0.05, 0.5, 0.95)  # the pyfunc's default `quantiles` param
+
+
+def servable_quantiles(forecaster: Forecaster) -> tuple[float, ...]:
+    """PYFUNC_QUANTILES when the model's calibration serves them, else none."""
+    try:
+        return forecaster.check_quantiles(PYFUNC_QUANTILES)
+    except ValueError:
+        return ()
 
 
 def output_frame(predicted: pd.DataFrame) -> pd.DataFrame:

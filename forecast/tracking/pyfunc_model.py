@@ -4,7 +4,8 @@ MLflow runs this file when the model loads; `set_model` hands it the model objec
 of recent prices (`date` as text, datetime64 or dates; `close`, plus the columns the model's
 features read). Output: a frame of `date` (next NYSE trading days, as text), `forecast` in
 price units and the prediction interval of each calibrated level (`lower_80`, `upper_80`,
-`lower_95`, `upper_95` by default). Param `horizon` shortens it.
+`lower_95`, `upper_95` by default) and each of param `quantiles` (`quantile_0.05`, ...; 0.05,
+0.5 and 0.95 by default when the calibration serves them). Param `horizon` shortens it.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ class StockcastModel(PythonModel):
 
         rows = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         horizon = (params or {}).get("horizon")
+        quantiles = tuple(float(q) for q in (params or {}).get("quantiles") or ())
         # the rows become prices by the rule POST /forecast uses (forecast.data.history)
         return output_frame(
-            self.forecaster.predict(rows, None if horizon is None else int(horizon))
+            self.forecaster.predict(rows, None if horizon is None else int(horizon), quantiles)
         )
 
 

@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
@@ -125,3 +127,21 @@ def test_steps_rolled_past_the_calibrated_horizon_have_no_bounds(prices):
     )
     out = forecaster.predict(prices, horizon=4)
     assert out["lower_80"].notna().tolist() == [True, True, False, False]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0.01, 0.99), min_size=2, max_size=19, unique=True),
+    st.integers(0, 10_000),
+)
+def test_served_quantiles_never_cross(quantiles, seed):
+    from forecast.intervals import Calibration, Volatility
+
+    rng = np.random.default_rng(seed)
+    calibration = Calibration.fit(rng.standard_t(4, (150, 3)), (0.8,), Volatility(4e-4))
+    asked = tuple(sorted(quantiles))
+    windows = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (5, 40)), axis=1))
+    points = windows[:, -1:] * np.exp(rng.normal(0, 0.01, (5, 3)))
+    values = calibration.quantiles(points, windows, asked)
+    stacked = np.stack([values[q] for q in asked])  # (Q, N, H)
+    assert (np.diff(stacked, axis=0) >= 0).all()

@@ -14,7 +14,7 @@ from forecast.data import load_prices
 from forecast.evaluation.diagnosis import DIAGNOSES
 from forecast.forecaster import Forecaster
 from pipelines.train import main
-from tests.helpers import history_rows, wait_for
+from tests.helpers import PYFUNC_COLUMNS, history_rows, wait_for
 
 TINY = [
     "--source",
@@ -149,8 +149,13 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     )
     assert out["date"].tolist() == ["2013-03-04"]
     # the intervals: calibrated on both folds' 60 CV forecasts, saved with the weights
-    assert list(out.columns) == ["date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert list(out.columns) == PYFUNC_COLUMNS
     assert (out["lower_95"] < out["lower_80"]).all() and (out["upper_80"] < out["upper_95"]).all()
+    # the pyfunc's default quantiles, from the same calibration
+    assert (out["quantile_0.05"] < out["quantile_0.5"]).all()
+    assert (out["quantile_0.5"] < out["quantile_0.95"]).all()
+    assert (out["lower_95"] <= out["quantile_0.05"]).all()
+    assert (out["quantile_0.05"] <= out["lower_80"]).all()
     served = tracking.load_registered("stockcast-AAPL", "champion").forecaster
     assert served.calibration_.n == 60 and served.interval_levels == (0.8, 0.95)
     assert (

@@ -542,3 +542,41 @@ def test_the_yahoo_unreachable_warning_is_logged_once_per_ticker_per_interval(re
         for _ in range(2):
             assert client.post("/admin/refresh").json()["refreshed"] == {"AAPL": True}
         assert len([r for r in caplog.records if "BUNDLED SAMPLE" in r.getMessage()]) == 2
+
+
+def test_quantiles_are_served_from_the_calibrated_rule_without_crossing(client):
+    asked = [0.05, 0.5, 0.95]
+    for body in (
+        {"ticker": "AAPL", "history": history(), "quantiles": asked},
+        {"ticker": "AAPL", "quantiles": asked},  # from the service's own prices too
+    ):
+        response = client.post("/forecast", json=body)
+        assert response.status_code == 200, response.text
+        for point in response.json()["forecasts"]:
+            q = point["quantiles"]
+            assert list(q) == ["0.05", "0.5", "0.95"]
+            assert q["0.05"] < point["lower"] < q["0.5"] < point["upper"] < q["0.95"]  # 80%
+    plain = client.post("/forecast", json={"ticker": "AAPL", "history": history()}).json()
+    assert all(point["quantiles"] is None for point in plain["forecasts"])
+
+
+@pytest.mark.parametrize(
+    ("quantiles", "message"),
+    [
+        (
+            [0.001, 0.5],
+            "quantiles 0.001 are beyond what 99 calibration scores can bound: this "
+            "model serves 0.01 to 0.99",
+        ),
+        ([0.0], "Input should be greater than 0"),
+        ([1.0], "Input should be less than 1"),
+        ([0.05] * 20, "List should have at most 19 items after validation, not 20"),
+    ],
+)
+def test_a_quantile_the_model_cannot_serve_is_a_422_naming_what_it_can(client, quantiles, message):
+    response = client.post(
+        "/forecast", json={"ticker": "AAPL", "history": history(), "quantiles": quantiles}
+    )
+    assert response.status_code == 422
+    (problem,) = detail(response)
+    assert problem["loc"][:2] == ["body", "quantiles"] and problem["msg"] == message

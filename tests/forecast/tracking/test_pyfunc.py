@@ -10,6 +10,7 @@ from forecast.config import LSTMConfig, TrainConfig, WindowConfig
 from forecast.data import load_prices
 from forecast.forecaster import Forecaster
 from forecast.tracking.pyfunc import log_forecaster
+from tests.helpers import PYFUNC_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +54,11 @@ def test_dates_as_text_datetime64_or_dates_forecast_alike(logged, dates):
     model, forecaster, recent, _ = logged
     frame = pd.DataFrame({"date": dates(recent.index), "close": recent["close"].to_numpy()})
     out = model.predict(frame)
-    expected = forecaster.predict(recent.assign(adj_close=recent["close"]))
+    expected = forecaster.predict(
+        recent.assign(adj_close=recent["close"]), quantiles=(0.05, 0.5, 0.95)
+    )
     assert out["date"].tolist() == list(expected.index.strftime("%Y-%m-%d"))
-    assert list(out.columns) == ["date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"]
+    assert list(out.columns) == PYFUNC_COLUMNS
     np.testing.assert_allclose(out.iloc[:, 1:].to_numpy(), expected.to_numpy())
     assert isinstance(dt.date.fromisoformat(out["date"].iloc[0]), dt.date)
 
