@@ -134,21 +134,22 @@ class TrainConfig(_Config):
             _at_least("threads", self.threads, 1)
 
 
-FEATURE_SETS = ("close", "ohlcv", "returns")
+FEATURE_SETS = ("close", "ohlcv", "returns", "range")
 # the price columns each feature set reads besides the target (close or adj_close)
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "close": (),
     "ohlcv": ("open", "high", "low", "close", "volume"),
     "returns": ("high", "low", "volume"),
+    "range": ("open", "high", "low", "close"),
 }
 # rows a feature set or a scaler consumes before its first value: a log return needs the day
 # before it (WindowConfig.history_rows adds them up)
-FEATURE_ROWS = {"returns": 1}
+FEATURE_ROWS = {"returns": 1, "range": 1}
 SCALER_ROWS = {"log_return": 1}
 # how many input columns each feature set makes (forecast/prep/features.py checks it)
-FEATURE_WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3}
+FEATURE_WIDTHS = {"close": 1, "ohlcv": 5, "returns": 3, "range": 4}
 # where each feature set puts the target price among its columns (None: it has no price column)
-TARGET_COLUMN: dict[str, int | None] = {"close": 0, "ohlcv": 3, "returns": None}
+TARGET_COLUMN: dict[str, int | None] = {"close": 0, "ohlcv": 3, "returns": None, "range": None}
 # --scaler names served by scikit-learn's invertible transformers (sklearn.preprocessing), each
 # fitted per column on training rows; its fitted state saved as JSON (forecast/prep/scaling.py)
 SKLEARN_SCALERS = {

@@ -68,7 +68,7 @@ class RuleChoice:
         within = (
             f"among {', '.join(self.eligible)} (coverage within {COVERAGE_TOLERANCE:.0%})"
             if self.eligible
-            else f"none within {COVERAGE_TOLERANCE:.0%} of nominal coverage: the best of all"
+            else f"(none within {COVERAGE_TOLERANCE:.0%} of nominal coverage: the best of all)"
         )
         runner = ""
         if self.runner_up is not None:

@@ -49,9 +49,33 @@ def _returns(prices: Columns, target: str) -> tuple[list[np.ndarray], tuple[str,
     return columns, ("log_return", "hl_range", "log_volume"), 1  # the first day has no return
 
 
-_BUILDERS: dict[str, Builder] = {"close": _close, "ohlcv": _ohlcv, "returns": _returns}
-# the price columns each set reads besides the target (ohlcv also adjusts by adj_close / close)
-_READS = {**REQUIRED_COLUMNS, "ohlcv": (*REQUIRED_COLUMNS["ohlcv"], "adj_close")}
+def _range(prices: Columns, target: str) -> tuple[list[np.ndarray], tuple[str, ...], int]:
+    # what a day's range says about volatility (Garman-Klass, Parkinson): the log return, the
+    # high-low range, the open-to-close move and the overnight gap; the gap on split-adjusted
+    # prices, or a split would read as a jump
+    factor = prices["adj_close"] / prices["close"]
+    opened, closed = prices["open"] * factor, prices["close"] * factor
+    columns = [
+        np.diff(np.log(prices[target])),
+        np.log(prices["high"] / prices["low"])[1:],
+        np.log(prices["close"] / prices["open"])[1:],
+        np.log(opened[1:] / closed[:-1]),
+    ]
+    return columns, ("log_return", "hl_range", "oc_move", "gap"), 1  # the first day has no return
+
+
+_BUILDERS: dict[str, Builder] = {
+    "close": _close,
+    "ohlcv": _ohlcv,
+    "returns": _returns,
+    "range": _range,
+}
+# the price columns each set reads besides the target (ohlcv and range adjust by adj_close / close)
+_READS = {
+    **REQUIRED_COLUMNS,
+    "ohlcv": (*REQUIRED_COLUMNS["ohlcv"], "adj_close"),
+    "range": (*REQUIRED_COLUMNS["range"], "adj_close"),
+}
 
 
 if set(_BUILDERS) != set(FEATURE_SETS) or set(FEATURE_WIDTHS) != set(FEATURE_SETS):
@@ -66,7 +90,9 @@ def build_features(
 
     Sets: "close" (the target price alone), "ohlcv" (split-adjusted open, high, low, close and
     log1p volume), "returns" (log return of the target, log high/low range, log1p volume; one
-    row shorter, as the first day has no return). The target stays in price units.
+    row shorter, as the first day has no return), "range" (log return, log high/low, log
+    close/open and the overnight gap on split-adjusted prices; one row shorter). The target
+    stays in price units.
     Raises ValueError for an unknown set or target.
     """
     if feature_set not in FEATURE_SETS:

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecast.data import load_prices
@@ -47,3 +48,26 @@ def test_unknown_names_are_refused(prices):
         build_features(prices, "rsi")
     with pytest.raises(ValueError, match="target='vwap' is not one of adj_close, close"):
         build_features(prices, target="vwap")
+
+
+def test_range_set_reads_a_days_range_and_its_overnight_gap_across_a_split():
+    index = pd.DatetimeIndex(["2020-01-02", "2020-01-03", "2020-01-06"], name="date")
+    prices = pd.DataFrame(
+        {
+            "open": [100.0, 102.0, 51.5],  # a 2:1 split before the third day
+            "high": [103.0, 105.0, 53.0],
+            "low": [99.0, 101.0, 50.0],
+            "close": [102.0, 104.0, 52.0],
+            "adj_close": [51.0, 52.0, 52.0],
+            "volume": [1e6, 1e6, 2e6],
+        },
+        index=index,
+    )
+    features = build_features(prices, "range")
+    assert features.columns == ("log_return", "hl_range", "oc_move", "gap")
+    assert features.values.shape == (2, 4) and list(features.index) == list(index[1:])
+    expected = [
+        [np.log(52 / 51), np.log(105 / 101), np.log(104 / 102), np.log(102 / 102)],
+        [np.log(52 / 52), np.log(53 / 50), np.log(52 / 51.5), np.log(51.5 / 52)],
+    ]
+    np.testing.assert_allclose(features.values, expected, rtol=1e-6)  # the split is no gap
