@@ -132,14 +132,36 @@ def price_source(source: str | None, csv: str | None) -> str:
     return "csv" if csv else source or "auto"
 
 
-def add_data_options(group: Any) -> None:
-    """Where prices come from: shared by pipelines.train and pipelines.prices."""
+def add_source_options(group: Any) -> None:
+    """Where prices come from: --source, --csv, --data-dir (pipelines.retrain: all its days)."""
     group.add_argument("--source", choices=SOURCES, help="price source (default auto)")
     group.add_argument("--csv", metavar="PATH", help="price file for --source csv")
-    group.add_argument("--start", help="first date, YYYY-MM-DD")
-    group.add_argument("--end", help="last date, YYYY-MM-DD (inclusive)")
     group.add_argument(
         "--data-dir", help="price cache folder (default $STOCKCAST_DATA_DIR or ~/.cache/stockcast)"
+    )
+
+
+def add_data_options(group: Any) -> None:
+    """Where prices come from and which days: shared by pipelines.train and pipelines.prices."""
+    add_source_options(group)
+    group.add_argument("--start", help="first date, YYYY-MM-DD")
+    group.add_argument("--end", help="last date, YYYY-MM-DD (inclusive)")
+
+
+def add_tracking_uri_option(group: Any) -> None:
+    """--tracking-uri: shared by every CLI that reads or writes MLflow."""
+    group.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db)"
+    )
+
+
+def add_workers_option(group: Any) -> None:
+    """--workers auto|N: how many fits run at once (pipelines.train, pipelines.retrain)."""
+    group.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="auto|N",
+        help="fits run at once (default auto: physical cores // --threads; 1: in this process)",
     )
 
 
@@ -175,12 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_data_options(p.add_argument_group("data"))
     run = p.add_argument_group("parallel training")
-    run.add_argument(
-        "--workers",
-        type=_workers,
-        metavar="auto|N",
-        help="fits run at once (default auto: physical cores // --threads; 1: in this process)",
-    )
+    add_workers_option(run)
     run.add_argument(
         "--executor",
         choices=EXECUTORS,
@@ -277,9 +294,7 @@ def _add_cv_options(parser: argparse.ArgumentParser) -> None:
 def _add_tracking_options(parser: argparse.ArgumentParser) -> None:
     """MLflow and the registry: --tracking-uri, --experiment, --promote | --no-register."""
     track = parser.add_argument_group("tracking")
-    track.add_argument(
-        "--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or ./mlflow.db)"
-    )
+    add_tracking_uri_option(track)
     track.add_argument("--experiment", help=f"MLflow experiment (default {EXPERIMENT})")
     reg = track.add_mutually_exclusive_group()
     reg.add_argument(

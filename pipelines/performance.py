@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 
-from pipelines.options import Parser, add_ledger_option
+from pipelines.options import Parser, add_ledger_option, add_tracking_uri_option
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the last trading days with outcomes (default {DEFAULT_DAYS})",
     )
     add_ledger_option(p)
-    p.add_argument("--tracking-uri", help="MLflow, for the CV figures (default as pipelines)")
+    add_tracking_uri_option(p)  # for the versions' CV figures
     return p
 
 

@@ -17,8 +17,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from forecast.config import SOURCES
-from pipelines.options import Parser, add_ledger_option, parse_workers, price_source
+from pipelines.options import (
+    Parser,
+    add_ledger_option,
+    add_source_options,
+    add_tracking_uri_option,
+    add_workers_option,
+    price_source,
+)
 
 if TYPE_CHECKING:
     from forecast.pipeline.options import PipelineOptions
@@ -40,13 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=MIN_NEW_DAYS,
         help=f"new trading days that make a retrain due (default {MIN_NEW_DAYS})",
     )
-    p.add_argument("--source", choices=SOURCES, help="price source (default auto)")
-    p.add_argument("--csv", metavar="PATH", help="price file for --source csv (one ticker)")
-    p.add_argument("--data-dir", help="price cache folder (default ~/.cache/stockcast)")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI)")
+    add_source_options(p)
+    add_tracking_uri_option(p)
     p.add_argument("--experiment", help="MLflow experiment of the new runs (default stockcast)")
     add_ledger_option(p)
-    p.add_argument("--workers", metavar="auto|N", help="fits at once (default auto)")
+    add_workers_option(p)
     p.add_argument("--dry-run", action="store_true", help="say what is due; train nothing")
     return p
 
@@ -148,7 +152,7 @@ def _run_options(args: argparse.Namespace) -> PipelineOptions:
         data_dir=args.data_dir,
         tracking_uri=args.tracking_uri,
         experiment=args.experiment or EXPERIMENT,
-        workers=parse_workers(args.workers),
+        workers=args.workers,  # parsed by add_workers_option
     )
 
 
