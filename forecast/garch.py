@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from forecast.intervals import MIN_VOLATILITY, long_run_variance
+from forecast.intervals import (
+    MIN_VOLATILITY,
+    long_run_variance,
+    mean_decay,
+    positive_windows,
+)
 
 GARCH_RULE = "garch(1,1)-t"  # how a saved calibration names this rule
 RETURN_SCALE = 100.0  # arch fits percent returns: a stable optimization (its own advice)
@@ -92,12 +97,10 @@ class Garch:
 
     def scale(self, windows: np.ndarray, steps: int) -> np.ndarray:
         """(N, steps) the price-unit scale of each origin's steps 1..steps from its window."""
-        windows = np.asarray(windows, dtype=np.float64)
-        if windows.ndim != 2 or windows.shape[1] < 2 or not (windows > 0).all():
-            raise ValueError(f"Garch.scale needs (N, L >= 2) positive prices; got {windows.shape}")
+        windows = positive_windows(windows, "Garch.scale")
         excess = (self.next_variance(windows) - self.long_run)[:, None]
-        decay = np.cumsum(self.persistence ** np.arange(steps)) / np.arange(1, steps + 1)
-        return windows[:, -1:] * np.sqrt(self.long_run + excess * decay[None, :])
+        mean = self.long_run + excess * mean_decay(self.persistence, steps)[None, :]
+        return windows[:, -1:] * np.sqrt(mean)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": GARCH_RULE, **asdict(self)}

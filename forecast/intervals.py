@@ -43,7 +43,7 @@ VOLATILITY_PERSISTENCE = 0.9
 MIN_VOLATILITY = 1e-8  # daily log-return volatility floor: never divide a score by zero
 
 
-def _positive_windows(windows: np.ndarray, what: str) -> np.ndarray:
+def positive_windows(windows: np.ndarray, what: str) -> np.ndarray:
     windows = np.asarray(windows, dtype=np.float64)
     if windows.ndim != 2 or windows.shape[1] < 2 or not (windows > 0).all():
         raise ValueError(
@@ -84,7 +84,7 @@ def _ewma_variance(windows: np.ndarray, halflife: float, estimator: str) -> np.n
 def long_run_variance(prices: np.ndarray) -> float:
     """The mean squared daily log return of a price series (oldest first): the variance a
     volatility forecast reverts to, jump days included (over the days ahead they count)."""
-    prices = _positive_windows(np.asarray(prices, dtype=np.float64)[None], "long_run_variance")
+    prices = positive_windows(np.asarray(prices, dtype=np.float64)[None], "long_run_variance")
     return max(float(np.mean(np.diff(np.log(prices[0])) ** 2)), MIN_VOLATILITY**2)
 
 
@@ -119,11 +119,11 @@ class Volatility:
     def scale(self, windows: np.ndarray, steps: int) -> np.ndarray:
         """(N, steps) the price-unit scale of each origin's steps 1..steps, from its price
         window (N, L): step 1 is today's volatility alone."""
-        windows = _positive_windows(windows, "Volatility.scale")
+        windows = positive_windows(windows, "Volatility.scale")
         today = _ewma_variance(windows, self.halflife, self.estimator)
         # the mean over days 1..k of long_run + p ** (j - 1) * excess: long_run + c_k * excess
         excess = (today - self.long_run)[:, None]
-        mean = self.long_run + excess * _mean_decay(self.persistence, steps)[None, :]
+        mean = self.long_run + excess * mean_decay(self.persistence, steps)[None, :]
         return windows[:, -1:] * np.sqrt(mean)
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,7 +138,7 @@ class Volatility:
 
 
 @functools.lru_cache(maxsize=64)
-def _mean_decay(persistence: float, steps: int) -> np.ndarray:
+def mean_decay(persistence: float, steps: int) -> np.ndarray:
     """(steps,) c_k = (1 + p + ... + p ** (k - 1)) / k for k = 1..steps."""
     decay = np.cumsum(persistence ** np.arange(steps)) / np.arange(1, steps + 1)
     decay.flags.writeable = False
@@ -296,20 +296,26 @@ class Calibration:
     ) -> dict[float, np.ndarray]:
         """Each quantile's values (N, k) around forecasts (N, >= k) made from price windows
         (N, L), for the first k calibrated steps (check_quantiles first)."""
+        points, scale = self._points_and_scale(forecast, windows)
+        size = 1.0 if scale is None else per_step(scale)
+        steps = points.shape[1]
+        return {q: points + self.score_quantile(q)[:steps] * size for q in quantiles}
+
+    def _points_and_scale(
+        self, forecast: np.ndarray, windows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The forecasts' first calibrated steps (N, k) and the rule's scale for them (None:
+        constant width)."""
         points = np.asarray(forecast, dtype=np.float64)[:, : self.steps]
         steps = points.shape[1]
-        scale = None if self.volatility is None else self.volatility.scale(windows, steps)
-        size = 1.0 if scale is None else per_step(scale)[:, :steps]
-        return {q: points + self.score_quantile(q)[:steps] * size for q in quantiles}
+        return points, None if self.volatility is None else self.volatility.scale(windows, steps)
 
     def around(
         self, forecast: np.ndarray, windows: np.ndarray
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """Every level's (lower, upper) bounds (N, k) around forecasts (N, >= k) made from price
         windows (N, L), for the first k = min(forecast steps, calibrated steps) steps."""
-        points = np.asarray(forecast, dtype=np.float64)[:, : self.steps]
-        steps = points.shape[1]
-        scale = None if self.volatility is None else self.volatility.scale(windows, steps)
+        points, scale = self._points_and_scale(forecast, windows)
         return {level: self.interval(points, level, scale) for level in self.levels}
 
     def finite(self) -> Calibration | None:

@@ -115,7 +115,8 @@ def _act(plan: RetrainPlan, dry_run: bool) -> int:
         return 0
     failed: dict[str, str] = {}
     with stoppable_scheduler(plan.options) as scheduler:
-        summaries = train_tickers(plan.options, scheduler, failed, show=False)
+        loaded = {plan.ticker: plan.prices}  # the prices the plan counted new days in
+        summaries = train_tickers(plan.options, scheduler, failed, show=False, loaded=loaded)
     if not summaries:
         print(f"{plan.ticker}: retrain failed: {failed.get(plan.ticker)}")  # noqa: T201
         return 1

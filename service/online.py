@@ -198,8 +198,9 @@ class Online:
         at: tuple[str | int, ...] = ("body",),
     ) -> ForecastResponse:
         """The cached or new answer, its stale flag as of now."""
-        response = self.served.forecast(request, model, latest, self.last_closed(), at)
-        stale = bool(latest.as_of < self.last_closed())
+        last_closed = self.last_closed()
+        response = self.served.forecast(request, model, latest, last_closed, at)
+        stale = bool(latest.as_of < last_closed)
         return response if response.stale == stale else response.model_copy(update={"stale": stale})
 
     def start(self) -> None:

@@ -34,6 +34,13 @@ class PricesLoading(RuntimeError):
     """The first load of a ticker's prices is still running (a 503 with Retry-After)."""
 
 
+def _still_loading(ticker: str, timeout_s: float) -> PricesLoading:
+    return PricesLoading(
+        f"the prices of {ticker} are still loading (waited {timeout_s:g} s, "
+        "STOCKCAST_FIRST_LOAD_TIMEOUT_S); retry shortly"
+    )
+
+
 @dataclass(frozen=True)
 class Latest:
     """A ticker's prices as last loaded: `as_of` is their last day."""
@@ -122,10 +129,7 @@ class PriceBook:
         try:
             await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
-            raise PricesLoading(
-                f"the prices of {ticker} are still loading (waited {timeout_s:g} s, "
-                "STOCKCAST_FIRST_LOAD_TIMEOUT_S); retry shortly"
-            ) from None
+            raise _still_loading(ticker, timeout_s) from None
         return self._require(ticker)
 
     def first_blocking(self, ticker: str, timeout_s: float) -> Latest:
@@ -136,9 +140,7 @@ class PriceBook:
         try:
             self.add(ticker).result(timeout_s)
         except concurrent.futures.TimeoutError:
-            raise PricesLoading(
-                f"the prices of {ticker} are still loading (waited {timeout_s:g} s); retry shortly"
-            ) from None
+            raise _still_loading(ticker, timeout_s) from None
         return self._require(ticker)
 
     def _require(self, ticker: str) -> Latest:

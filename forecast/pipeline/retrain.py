@@ -39,6 +39,7 @@ class RetrainPlan:
     due: bool
     reason: str
     options: PipelineOptions  # the champion's configuration, on the data up to now
+    prices: pd.DataFrame  # what those options load: the retrain trains on them
 
 
 def champion_options(ticker: str, run: PipelineOptions) -> tuple[str, PipelineOptions, dict]:
@@ -97,7 +98,9 @@ def plan_retrain(
     else:
         health = {None: "no live outcomes yet", False: "live coverage within tolerance"}[drifting]
         due, reason = False, f"{since} (fewer than {min_new_days}); {health}"
-    return RetrainPlan(ticker, version, trained_until, new_days, drifting, due, reason, options)
+    return RetrainPlan(
+        ticker, version, trained_until, new_days, drifting, due, reason, options, prices
+    )
 
 
 def _drifting(ticker: str, version: str, ledger: Ledger | None) -> bool | None:

@@ -17,16 +17,22 @@ if TYPE_CHECKING:
 
 
 def train_tickers(
-    options: PipelineOptions, scheduler: Scheduler, failed: dict[str, str], *, show: bool = True
+    options: PipelineOptions,
+    scheduler: Scheduler,
+    failed: dict[str, str],
+    *,
+    show: bool = True,
+    loaded: dict[str, Any] | None = None,
 ) -> list[Any] | None:
     """Every ticker's fits queued at once, then each ticker logged and its table printed (when
     `show`) as soon as it is done; a ticker without prices or failing is added to `failed` and
-    the others go on. None when no ticker had prices."""
+    the others go on. `loaded`: prices already loaded for some tickers (by these options). None
+    when no ticker had prices."""
     from forecast import tracking
     from forecast.data import DataUnavailableError, PriceDataError
 
-    prices = {}
-    for ticker in options.tickers:
+    prices = dict(loaded or {})
+    for ticker in (t for t in options.tickers if t not in prices):
         try:
             prices[ticker] = load_ticker_prices(ticker, options)
         except (DataUnavailableError, PriceDataError) as err:
