@@ -52,6 +52,17 @@ def counts(path):
     return steps, limits
 
 
+def steps_written(path):
+    """Forecast steps in the ledger so far: 0 until the writer has created its tables."""
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    if ("forecasts",) not in tables:
+        return 0
+    return counts(path)[0]
+
+
 def test_a_sigkill_in_the_middle_of_ledger_writes_loses_no_recorded_forecast(tmp_path):
     path = tmp_path / "ledger.db"
     uri = f"sqlite:///{path}"
@@ -62,7 +73,7 @@ def test_a_sigkill_in_the_middle_of_ledger_writes_loses_no_recorded_forecast(tmp
     )
     try:
         wait_for(
-            lambda: path.exists() and counts(path)[0] >= 20 * BATCH,
+            lambda: steps_written(path) >= 20 * BATCH,
             120,
             "the writer to be well into its batches",
             process=writer,
