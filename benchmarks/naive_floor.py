@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
+from forecast.evaluation.conformal import interval_key
 from forecast.tracking.names import EXPERIMENT
 
 MODES = {"residual": "--residual", "level": "--no-residual"}
@@ -69,7 +70,7 @@ def _coverage_by_step(client: MlflowClient, folds: list) -> dict[str, float]:
     """step/80/3: the model interval's coverage at step 3, over the calibrated folds' origins."""
     out: dict[str, float] = {}
     for level in LEVELS:
-        key = f"intervals/model/{level}/coverage"
+        key = interval_key("model", float(level) / 100, "coverage")
         by_step: dict[int, list[float]] = {}
         for fold in folds:
             if key in fold.data.metrics:  # the first fold has nothing earlier to calibrate on
@@ -126,12 +127,12 @@ def main() -> None:
             for level in LEVELS:
                 by_step = [f"{figures[f'step/{level}/{h}']:.3f}" for h in steps]
                 cells = [
-                    f"{figures[f'model/{level}/coverage']:.3f}",
+                    f"{figures[f'ewma/{level}/coverage']:.3f}",
                     *(by_step if len(steps) > 1 else []),
-                    f"{figures[f'model/{level}/width_pct']:.2f}",
+                    f"{figures[f'ewma/{level}/width_pct']:.2f}",
                     *(
                         f"{figures[f'{source}/{level}/winkler']:.3f}"
-                        for source in ("model", "model_constant", "naive")
+                        for source in ("ewma", "constant", "naive")
                     ),
                     f"{figures[f'model_aci/{level}/coverage']:.3f}",
                     f"{figures[f'model_aci/{level}/winkler']:.3f}",

@@ -36,6 +36,10 @@ class FitTask:
     lstm: LSTMConfig
     train: TrainConfig  # its seed and threads make the result; nothing else does
     origins: np.ndarray  # (N,) row indices, each forecast from the rows before it
+    # (T, 4) range features aligned with `target` (forecast.prep.features.aligned_ranges): when
+    # given, the task also fits the lstm interval rule's scale head on the training rows and
+    # returns its scale at the origins (one repeat per fold does)
+    ranges: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class FitOutcome:
     naive_val_loss: float
     seconds: float
     forecasts: np.ndarray | None = None  # (N, H) prices, one row per origin
+    scale: np.ndarray | None = None  # (N, H) the scale head's at the origins (task.ranges)
     forecaster: object = None  # forecast.forecaster.Forecaster, for a final fit
 
 
@@ -80,7 +85,7 @@ def run_fit(task: Task, callbacks: Sequence[Callback] = ()) -> FitOutcome:
     from forecast.models.device import cpu_threads
 
     started = time.perf_counter()
-    forecasts = None
+    forecasts = scale = None
     with cpu_threads(task.train.threads):
         forecaster = Forecaster(task.window, task.lstm, task.train)
         if isinstance(task, FinalFit):
@@ -96,6 +101,8 @@ def run_fit(task: Task, callbacks: Sequence[Callback] = ()) -> FitOutcome:
             rows = slice(task.train_start, task.train_end)
             result = forecaster.fit_arrays(task.values[rows], task.target[rows], callbacks)
             forecasts = forecaster.forecast_origins(task.values, task.target, task.origins)
+            if task.ranges is not None:
+                scale = _head_scale(task, forecaster.encoder_.first_origin)
     return FitOutcome(
         label=task.label,
         history=result.history,
@@ -104,8 +111,22 @@ def run_fit(task: Task, callbacks: Sequence[Callback] = ()) -> FitOutcome:
         naive_val_loss=result.naive_val_loss,
         seconds=time.perf_counter() - started,
         forecasts=forecasts,
+        scale=scale,
         forecaster=forecaster if isinstance(task, FinalFit) else None,
     )
+
+
+def _head_scale(task: FitTask, rows: int) -> np.ndarray:
+    """The lstm rule's scale head fitted on the task's training rows (windows of the `rows`
+    price rows the point model reads), and its scale (N, H) at the task's origins."""
+    from forecast.models.scale_head import ScaleHead, windows_at
+
+    ranges = np.asarray(task.ranges)
+    train = slice(task.train_start, task.train_end)
+    head = ScaleHead.fit(
+        ranges[train], task.target[train], rows, task.window.horizon, seed=task.train.seed
+    )
+    return head.scale(windows_at(ranges, task.target, task.origins, rows), task.window.horizon)
 
 
 def replay(callbacks: Sequence[Callback], history: dict[str, list[float]]) -> None:

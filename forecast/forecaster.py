@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 import numpy as np
 import pandas as pd
@@ -24,12 +24,14 @@ from forecast.data.history import HistoryError, Rows, price_columns, row_count
 from forecast.intervals import (
     DEFAULT_RULE,
     Calibration,
+    Volatility,
     check_rule,
     level_name,
     rule_name,
     scale_rule,
 )
 from forecast.models import NetworkFit, StackedLSTM
+from forecast.models.scale_head import ScaleWindows
 from forecast.models.training import (
     INFERENCE_CHUNK,
     Callback,
@@ -39,8 +41,19 @@ from forecast.models.training import (
     train,
 )
 from forecast.prep.encoding import WindowEncoder
-from forecast.prep.features import Features, build_features, features_of
+from forecast.prep.features import (
+    RANGE_SET,
+    Features,
+    aligned_ranges,
+    build_features,
+    features_of,
+    with_ranges,
+)
 from forecast.queries import Answer, Query, QueryError
+
+if TYPE_CHECKING:
+    from forecast.garch import Garch
+    from forecast.models.scale_head import ScaleHead
 
 MAX_ROLL_STEPS = 60  # how far a per_step head may feed its own forecasts back
 
@@ -121,10 +134,28 @@ class Forecaster:
             None
             if calibration_scores is None
             else Calibration.fit(
-                calibration_scores, levels, scale_rule(rule, features.target)
+                calibration_scores, levels, self._width_rule(rule, features, prices)
             ).finite()
         )
         return self
+
+    def _width_rule(
+        self, rule: str, features: Features, prices: pd.DataFrame
+    ) -> Volatility | Garch | ScaleHead | None:
+        """The width rule `rule` fitted on every row: the lstm rule's head (on the rows' range
+        features, with the point model's windows and seed), or scale_rule's."""
+        if rule != "lstm":
+            return scale_rule(rule, features.target)
+        from forecast.models.scale_head import ScaleHead
+
+        ranges = cast(np.ndarray, with_ranges(features, prices).ranges)
+        return ScaleHead.fit(
+            ranges,
+            features.target,
+            self.encoder_.first_origin,
+            self.window.horizon,
+            seed=self.train.seed,
+        )
 
     def fit_arrays(
         self, values: np.ndarray, target: np.ndarray, callbacks: Sequence[Callback] = ()
@@ -245,12 +276,13 @@ class Forecaster:
                 f"lookback={self.window.lookback} needs at least {needed} rows of "
                 f"prices; got {len(prices)}"
             )
-        features = build_features(prices.iloc[-needed:], self.window.features, self.window.target)
+        recent = prices.iloc[-needed:]
+        features = build_features(recent, self.window.features, self.window.target)
         if features.columns != self.columns_:
             raise ValueError(
                 f"prices give features {features.columns}; the model was fit on {self.columns_}"
             )
-        return features
+        return with_ranges(features, recent) if self.interval_rule == "lstm" else features
 
     def _row_features(self, rows: Rows) -> Features:
         """The features of request rows, by forecast.data.history's rule, from the last
@@ -261,7 +293,8 @@ class Forecaster:
                 f"history has {count} rows; this model needs at least {needed} "
                 f"(lookback {self.window.lookback})"
             )
-        days, columns = price_columns(rows, self.window.features)
+        lstm = self.interval_rule == "lstm"  # its head reads open, high, low and close
+        days, columns = price_columns(rows, self.window.features, also=(RANGE_SET,) if lstm else ())
         recent = {name: values[-needed:] for name, values in columns.items()}
         index = pd.DatetimeIndex(days[-needed:].astype("datetime64[ns]"), name="date")
         features = features_of(recent, index, self.window.features, self.window.target)
@@ -269,7 +302,10 @@ class Forecaster:
             raise ValueError(
                 f"rows give features {features.columns}; the model was fit on {self.columns_}"
             )
-        return features
+        if not lstm:
+            return features
+        ranges = aligned_ranges(recent, index, self.window.target, len(features.target))
+        return replace(features, ranges=ranges)
 
     def answer(self, queries: Sequence[Query]) -> list[Answer | QueryError]:
         """Each query's forecast, in order, from one forward pass over those this model can
@@ -355,7 +391,7 @@ class Forecaster:
         bounds: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         quantile_values: dict[float, np.ndarray] = {}
         if self.calibration_ is not None:  # the rows the model read: as in CV
-            windows = np.stack([one.target[-needed:] for one in series])
+            windows = self._rule_windows(series)
             bounds = self.calibration_.around(values, windows)
             if quantiles:
                 self.calibration_.check_quantiles(quantiles)
@@ -369,6 +405,22 @@ class Forecaster:
             )
             for i, (one, row) in enumerate(zip(series, values, strict=True))
         ]
+
+    def _rule_windows(self, series: Sequence[Features]) -> np.ndarray | ScaleWindows:
+        """What the width rule reads from each series' rows the model read: their prices, or
+        for the lstm rule their range features (ValueError when the series lack them)."""
+        needed = self.encoder_.first_origin
+        if self.interval_rule != "lstm":
+            return np.stack([one.target[-needed:] for one in series])
+        if any(one.ranges is None for one in series):
+            raise ValueError(
+                "this model's intervals follow the lstm rule, which reads the range features "
+                "(open, high, low, close): build the features with Forecaster.features"
+            )
+        return ScaleWindows(
+            np.stack([cast(np.ndarray, one.ranges)[-(needed - 1) :] for one in series]),
+            np.array([one.target[-1] for one in series]),
+        )
 
     def predict(
         self, prices: pd.DataFrame, horizon: int | None = None, quantiles: tuple[float, ...] = ()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 
@@ -23,11 +23,19 @@ from forecast.config import check_levels
 
 if TYPE_CHECKING:
     from forecast.garch import Garch
+    from forecast.models.scale_head import ScaleHead, ScaleWindows
+
+    # a fitted width rule (None: constant width), and what a rule reads: price windows, or the
+    # lstm rule's range windows
+    WidthRule: TypeAlias = "Volatility | Garch | ScaleHead"
+    Windows: TypeAlias = "np.ndarray | ScaleWindows"
 
 # the rules an interval's width can follow, each compared in CV on the same origins; the
 # pipeline serves the one CV measured best (forecast.evaluation.conformal.choose_rule)
-INTERVAL_RULES = ("ewma", "garch", "constant")
+INTERVAL_RULES = ("ewma", "garch", "lstm", "constant")
 DEFAULT_RULE = INTERVAL_RULES[0]  # what models served before the choice existed
+
+SCALE_HEAD_RULE = "lstm scale head on range features"  # the head's saved rule name
 
 # trading days: RiskMetrics' daily decay of 0.94, as a half-life (log 0.5 / log 0.94 = 11.2)
 EWMA_HALFLIFE = 11.2
@@ -68,11 +76,10 @@ def _ewma_weights(n: int, halflife: float) -> np.ndarray:
     return weights
 
 
-def _ewma_variance(windows: np.ndarray, halflife: float, estimator: str) -> np.ndarray:
-    """(N,) today's daily log-return variance from each checked price window (N, L, oldest
-    first): an EWMA over its returns, the latest weighted most, by `estimator`
+def _ewma_variance(returns: np.ndarray, halflife: float, estimator: str) -> np.ndarray:
+    """(N,) today's daily log-return variance from each window's log returns (N, L - 1, oldest
+    first): an EWMA over them, the latest weighted most, by `estimator`
     (VOLATILITY_ESTIMATORS), floored at MIN_VOLATILITY squared."""
-    returns = np.diff(np.log(windows), axis=1)  # (N, L - 1), oldest first
     weights = _ewma_weights(returns.shape[1], halflife)
     if estimator == "squared":
         variance = returns**2 @ weights
@@ -120,11 +127,15 @@ class Volatility:
         """(N, steps) the price-unit scale of each origin's steps 1..steps, from its price
         window (N, L): step 1 is today's volatility alone."""
         windows = positive_windows(windows, "Volatility.scale")
-        today = _ewma_variance(windows, self.halflife, self.estimator)
+        return windows[:, -1:] * np.sqrt(self.mean_variance(np.diff(np.log(windows)), steps))
+
+    def mean_variance(self, returns: np.ndarray, steps: int) -> np.ndarray:
+        """(N, steps) the mean daily log-return variance over days 1..k after each window of
+        log returns (N, L - 1, oldest first), for k = 1..steps."""
+        today = _ewma_variance(returns, self.halflife, self.estimator)
         # the mean over days 1..k of long_run + p ** (j - 1) * excess: long_run + c_k * excess
         excess = (today - self.long_run)[:, None]
-        mean = self.long_run + excess * mean_decay(self.persistence, steps)[None, :]
-        return windows[:, -1:] * np.sqrt(mean)
+        return self.long_run + excess * mean_decay(self.persistence, steps)[None, :]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,8 +188,11 @@ def check_rule(rule: str) -> str:
 
 def scale_rule(rule: str, training_prices: np.ndarray) -> Volatility | Garch | None:
     """The width rule `rule` (INTERVAL_RULES) fitted on `training_prices`: the EWMA Volatility,
-    a GARCH(1,1)-t, or None for constant width. ValueError naming the rules otherwise."""
+    a GARCH(1,1)-t, or None for constant width. ValueError naming the rules otherwise; the lstm
+    rule reads more than prices (forecast.models.scale_head.ScaleHead.fit)."""
     check_rule(rule)
+    if rule == "lstm":
+        raise ValueError("the lstm rule is fitted on range features: ScaleHead.fit")
     if rule == "ewma":
         return Volatility.of(training_prices)
     if rule == "garch":
@@ -188,17 +202,21 @@ def scale_rule(rule: str, training_prices: np.ndarray) -> Volatility | Garch | N
     return None  # constant
 
 
-def rule_name(volatility: Volatility | Garch | None) -> str:
+def rule_name(volatility: WidthRule | None) -> str:
     """The INTERVAL_RULES name of a fitted width rule."""
+    from forecast.garch import Garch
+
     if volatility is None:
         return "constant"
-    return "ewma" if isinstance(volatility, Volatility) else "garch"
+    if isinstance(volatility, Volatility):
+        return "ewma"
+    return "garch" if isinstance(volatility, Garch) else "lstm"
 
 
 # of Calibration.to_dict, saved as JSON beside a model's weights; format 1 (no long-run
 # variance) reads as its rule was: the squared estimator, today's variance for every step;
-# format 3 may carry a GARCH rule
-CALIBRATION_FORMAT = 3
+# format 3 may carry a GARCH rule, format 4 the lstm rule's head
+CALIBRATION_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -210,7 +228,7 @@ class Calibration:
     lower: dict[float, np.ndarray]
     upper: dict[float, np.ndarray]
     n: int  # calibration scores per step
-    volatility: Volatility | Garch | None  # the width rule (scale_rule); None: constant
+    volatility: WidthRule | None  # the width rule; None: constant
     # (n, H) the scores, sorted per step: any quantile in quantile_range (None: saved before)
     sorted_scores: np.ndarray | None = None
 
@@ -219,7 +237,7 @@ class Calibration:
         cls,
         calibration_scores: np.ndarray,
         levels: tuple[float, ...],
-        volatility: Volatility | Garch | None,
+        volatility: WidthRule | None,
     ) -> Calibration:
         """From (N, H) scores: for level 1 - alpha, the alpha/2 and 1 - alpha/2 quantiles of
         each step's scores, at the finite-sample ranks (the lower one mirrored)."""
@@ -292,29 +310,33 @@ class Calibration:
         return np.array([-_rank_quantile(-column, 1 - q) for column in scores_.T])
 
     def quantiles(
-        self, forecast: np.ndarray, windows: np.ndarray, quantiles: tuple[float, ...]
+        self, forecast: np.ndarray, windows: Windows, quantiles: tuple[float, ...]
     ) -> dict[float, np.ndarray]:
         """Each quantile's values (N, k) around forecasts (N, >= k) made from price windows
-        (N, L), for the first k calibrated steps (check_quantiles first)."""
+        (N, L) (the lstm rule: ScaleWindows), for the first k calibrated steps (check_quantiles
+        first). They never cross: the score quantiles rise with q and the scale is positive."""
         points, scale = self._points_and_scale(forecast, windows)
         size = 1.0 if scale is None else per_step(scale)
         steps = points.shape[1]
         return {q: points + self.score_quantile(q)[:steps] * size for q in quantiles}
 
     def _points_and_scale(
-        self, forecast: np.ndarray, windows: np.ndarray
+        self, forecast: np.ndarray, windows: Windows
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The forecasts' first calibrated steps (N, k) and the rule's scale for them (None:
         constant width)."""
         points = np.asarray(forecast, dtype=np.float64)[:, : self.steps]
         steps = points.shape[1]
-        return points, None if self.volatility is None else self.volatility.scale(windows, steps)
+        if self.volatility is None:
+            return points, None
+        return points, self.volatility.scale(windows, steps)  # type: ignore[arg-type]
 
     def around(
-        self, forecast: np.ndarray, windows: np.ndarray
+        self, forecast: np.ndarray, windows: Windows
     ) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         """Every level's (lower, upper) bounds (N, k) around forecasts (N, >= k) made from price
-        windows (N, L), for the first k = min(forecast steps, calibrated steps) steps."""
+        windows (N, L) (the lstm rule: ScaleWindows), for the first k = min(forecast steps,
+        calibrated steps) steps."""
         points, scale = self._points_and_scale(forecast, windows)
         return {level: self.interval(points, level, scale) for level in self.levels}
 
@@ -363,8 +385,12 @@ class Calibration:
                 f"{CALIBRATION_FORMAT}"
             )
         rule = data["volatility"]
-        volatility: Volatility | Garch | None = None
-        if rule is not None and rule.get("rule", "").startswith("garch"):
+        volatility: WidthRule | None = None
+        if rule is not None and rule.get("rule") == SCALE_HEAD_RULE:
+            from forecast.models.scale_head import ScaleHead
+
+            volatility = ScaleHead.from_dict(rule)
+        elif rule is not None and rule.get("rule", "").startswith("garch"):
             from forecast.garch import Garch
 
             volatility = Garch.from_dict(rule)

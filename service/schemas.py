@@ -225,7 +225,8 @@ class ModelInfo(ModelRef):
         description="the prediction interval levels a forecast request may ask for"
     )
     interval_rule: str | None = Field(
-        description="how interval width follows volatility: ewma, garch or constant, the rule "
+        description="how interval width follows volatility: ewma, garch, lstm (the LSTM's scale "
+        "head) or constant, the rule "
         "walk-forward CV measured best (null for a model without intervals)"
     )
     loaded_at: dt.datetime

@@ -125,10 +125,16 @@ def prices_from_rows(
 
 
 def price_columns(
-    rows: Rows, feature_set: str, ticker: str = "HISTORY", *, today: dt.date | None = None
+    rows: Rows,
+    feature_set: str,
+    ticker: str = "HISTORY",
+    *,
+    today: dt.date | None = None,
+    also: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """prices_from_rows without the frame: the days (datetime64[D]) and each contract column
-    as float64 (what the features are built from, without pandas on a request's path)."""
+    as float64 (what the features are built from, without pandas on a request's path). The
+    rows must hold the columns `feature_set` and the feature sets `also` read."""
     columns = _columns(rows)
     if "date" not in columns:
         raise HistoryError(f"history needs a 'date' column; got {list(columns)}")
@@ -140,12 +146,17 @@ def price_columns(
         raise HistoryError(
             f"history needs a 'close' (or 'adj_close') column; found {list(columns)}"
         )
-    lacking = [c for c in REQUIRED_COLUMNS[feature_set] if c not in given | {"close"}]
-    if lacking:
-        raise HistoryError(
-            f"history lacks columns {lacking}, which features {feature_set!r} read; found "
-            f"{sorted(given)}"
-        )
+    for reader in (feature_set, *also):
+        lacking = [c for c in REQUIRED_COLUMNS[reader] if c not in given | {"close"}]
+        if lacking:
+            what = (
+                f"features {reader!r} read"
+                if reader == feature_set
+                else f"this model's interval rule reads ({reader!r} features)"
+            )
+            raise HistoryError(
+                f"history lacks columns {lacking}, which {what}; found {sorted(given)}"
+            )
     for name in sorted(given):  # missing values are refused above; infinite ones here
         bad = np.flatnonzero(~np.isfinite(prices[name]))
         if len(bad):

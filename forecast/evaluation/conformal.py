@@ -42,11 +42,13 @@ def interval_metrics(
 
 
 # the intervals compared in CV: the model's with volatility scaling, the same with constant
-# width, the naive forecast's with volatility scaling, and the model's with its level adapted
-# online (aci.py)
-INTERVAL_SOURCES = ("model", "model_constant", "naive", "model_garch", "model_aci")
+# width, the naive forecast's with volatility scaling, the model's with GARCH and with its LSTM
+# scale head, and the model's with its level adapted online (aci.py)
+INTERVAL_SOURCES = ("model", "model_constant", "naive", "model_garch", "model_lstm", "model_aci")
 # the CV source that measures each width rule a model can serve (forecast.intervals)
-RULE_SOURCES = dict(zip(INTERVAL_RULES, ("model", "model_garch", "model_constant"), strict=True))
+RULE_SOURCES = dict(
+    zip(INTERVAL_RULES, ("model", "model_garch", "model_lstm", "model_constant"), strict=True)
+)
 COVERAGE_TOLERANCE = 0.03  # a rule is eligible when its CV coverage is this close to nominal
 
 
@@ -111,7 +113,7 @@ class FoldIntervals:
 
     def __init__(self, levels: tuple[float, ...]) -> None:
         self.levels = levels
-        self.earlier: dict[str, list[np.ndarray]] = {name: [] for name in INTERVAL_SOURCES[:4]}
+        self.earlier: dict[str, list[np.ndarray]] = {name: [] for name in INTERVAL_SOURCES[:5]}
         self.adaptive = AdaptiveIntervals()
         # the last evaluated fold's mean pinball loss per step (PINBALL_QUANTILES), per source
         self.pinball: dict[str, list[float]] = {}
@@ -123,10 +125,12 @@ class FoldIntervals:
         naive: np.ndarray,
         scale: np.ndarray,
         garch_scale: np.ndarray,
+        lstm_scale: np.ndarray | None = None,
     ) -> dict[str, dict[float, dict[str, list[float]]]]:
         """source -> level -> metric -> per-step values for this fold (empty for the first);
-        `scale` (the EWMA rule) and `garch_scale` (forecast.garch) are each origin's (N,) or
-        each origin's and step's (N, H)."""
+        `scale` (the EWMA rule), `garch_scale` (forecast.garch) and `lstm_scale` (the scale
+        head, forecast.models.scale_head; None: no head, so no model_lstm) are each origin's
+        (N,) or each origin's and step's (N, H)."""
         scale = np.broadcast_to(per_step(scale), np.shape(model))
         points = {
             "model": (model, scale),
@@ -134,6 +138,8 @@ class FoldIntervals:
             "naive": (naive, scale),
             "model_garch": (model, np.broadcast_to(per_step(garch_scale), np.shape(model))),
         }
+        if lstm_scale is not None:
+            points["model_lstm"] = (model, np.broadcast_to(per_step(lstm_scale), np.shape(model)))
         out: dict[str, dict[float, dict[str, list[float]]]] = {}
         self.pinball = {}
 
@@ -178,9 +184,20 @@ def pinball_loss(
     return np.mean(np.maximum(q * miss, (q - 1) * miss), axis=(0, 1))
 
 
+def metric_source(source: str) -> str:
+    """How metric names call a source: a width rule's source by the rule (intervals/ewma/...),
+    the others (naive, model_aci) by the source."""
+    return {used: rule for rule, used in RULE_SOURCES.items()}.get(source, source)
+
+
 def interval_key(source: str, level: float, metric: str) -> str:
-    """The metric name of one interval figure: intervals/model/80/coverage."""
-    return f"intervals/{source}/{level_name(level)}/{metric}"
+    """The metric name of one interval figure: intervals/ewma/80/coverage for source model."""
+    return f"intervals/{metric_source(source)}/{level_name(level)}/{metric}"
+
+
+def pinball_key(source: str) -> str:
+    """The metric name of a source's mean pinball loss: intervals/lstm/pinball."""
+    return f"intervals/{metric_source(source)}/pinball"
 
 
 def summarize_intervals(

@@ -24,9 +24,10 @@ from forecast.evaluation.splits import Fold, walk_forward_splits
 from forecast.fitting import FitOutcome, FitTask
 from forecast.garch import Garch
 from forecast.intervals import DEFAULT_RULE, Volatility, check_rule, scores
+from forecast.models.scale_head import ScaleHead
 from forecast.models.training import Callback
 from forecast.prep.encoding import WindowEncoder
-from forecast.prep.features import Features, build_features
+from forecast.prep.features import Features, aligned_ranges, build_features
 
 CallbackFactory = Callable[[int, int], Sequence[Callback]]  # (fold, repeat) -> callbacks
 
@@ -68,6 +69,9 @@ class FoldResult:
     # (N, H) the same by GARCH(1,1)-t fitted on the fold's training prices (forecast.garch)
     garch_scale: np.ndarray
     garch: Garch
+    # (N, H) the same by the LSTM scale head fitted on the fold's training rows (repeat 1's
+    # task; forecast.models.scale_head); None when the first fold has too few rows for one
+    lstm_scale: np.ndarray | None
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
     # prediction intervals calibrated on earlier folds only (none for the first fold):
     # source (conformal.INTERVAL_SOURCES) -> level -> metric -> per-step values
@@ -115,6 +119,21 @@ class CrossValidation:
             )
         )
         self.plan = _Plan(window, lstm, train, cv)
+        # the lstm rule is compared only when every fold can fit its head (the first has the
+        # fewest training rows): every rule on the same origins
+        first = self.folds[0] if self.folds else None
+        rows = WindowEncoder.for_window(window).first_origin
+        self.ranges = (
+            aligned_ranges(
+                {c: prices[c].to_numpy(dtype=np.float64) for c in prices.columns},
+                pd.DatetimeIndex(prices.index),
+                window.target,
+                len(self.features.target),
+            )
+            if first is not None
+            and ScaleHead.can_fit(first.train_end - first.train_start, rows, horizon)
+            else None
+        )
         self.label = label
         self.tickets: dict[int, list[int]] = {}
         self.queue: FitQueue | None = None
@@ -142,6 +161,7 @@ class CrossValidation:
             lstm=plan.lstm,
             train=replace(plan.train, seed=plan.train.seed + repeat),
             origins=self.origins(fold),
+            ranges=None if self.ranges is None or repeat else self.ranges[:seen],
         )
 
     def submit(
@@ -187,6 +207,7 @@ class CrossValidation:
                 result.baselines["naive"],
                 result.scale,
                 result.garch_scale,
+                result.lstm_scale,
             )
             result.pinball = intervals.pinball
             yield result
@@ -293,6 +314,7 @@ def _assemble_fold(
         volatility=volatility,
         garch_scale=garch.scale(read, horizon),
         garch=garch,
+        lstm_scale=outcomes[0].scale,
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )
 
@@ -304,7 +326,9 @@ def calibration_scores(results: Sequence[FoldResult], rule: str = DEFAULT_RULE) 
     check_rule(rule)
 
     def scale(r: FoldResult) -> np.ndarray | None:
-        return {"ewma": r.scale, "garch": r.garch_scale, "constant": None}[rule]
+        if rule == "lstm" and r.lstm_scale is None:
+            raise ValueError("the lstm rule was not measured in this CV (too few rows)")
+        return {"ewma": r.scale, "garch": r.garch_scale, "lstm": r.lstm_scale}.get(rule)
 
     return np.concatenate(
         [scores(r.actual, np.mean(r.forecasts, axis=0), scale(r)) for r in results]

@@ -8,7 +8,12 @@ from collections import Counter
 import pandas as pd
 
 from forecast import tracking
-from forecast.evaluation.conformal import interval_key, summarize_intervals, summarize_pinball
+from forecast.evaluation.conformal import (
+    interval_key,
+    pinball_key,
+    summarize_intervals,
+    summarize_pinball,
+)
 from forecast.evaluation.cv import FoldResult
 from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import forecast_vs_actual, learning_curves
@@ -94,7 +99,7 @@ def log_cv_summary(
             buffer.add_all({f"cv/{name}/{key}_{stat}": value for stat, value in stats.items()})
     intervals = summarize_intervals([r.intervals for r in results])
     pinball = summarize_pinball([r.pinball for r in results])
-    buffer.add_all({f"cv/intervals/{source}/pinball": value for source, value in pinball.items()})
+    buffer.add_all({f"cv/{pinball_key(source)}": value for source, value in pinball.items()})
     for source, by_level in intervals.items():
         for level, figures in by_level.items():
             for metric, value in figures.items():

@@ -21,6 +21,7 @@ from forecast.parallel.scheduler import FINAL_FIT, Scheduler
 from forecast.pipeline.inspection import FINAL_FIT_WINDOWS, log_inspection, recent_windows
 from forecast.pipeline.jobs import Stopwatch, TickerJob, TickerSummary
 from forecast.pipeline.options import PipelineOptions
+from forecast.prep.features import RANGE_SET
 
 log = logging.getLogger("pipelines.train")
 
@@ -113,6 +114,8 @@ def final_fit(
 
 def _input_example(prices: pd.DataFrame, forecaster: Forecaster) -> pd.DataFrame:
     """The request rows of the model's last forecasts (5 more than it needs): the pyfunc's
-    logged input example."""
+    logged input example, with every column the model reads (the lstm interval rule reads the
+    range features' open, high, low and close)."""
     window = forecaster.window
-    return rows_of(prices.iloc[-(window.history_rows + 5) :], window.features, window.target)
+    reads = RANGE_SET if forecaster.interval_rule == "lstm" else window.features
+    return rows_of(prices.iloc[-(window.history_rows + 5) :], reads, window.target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from forecast.config import LEVELS
-from forecast.evaluation.conformal import PINBALL_QUANTILES
+from forecast.evaluation.conformal import PINBALL_QUANTILES, RULE_SOURCES
 from forecast.evaluation.metrics import METRICS
 from forecast.intervals import level_name
 from forecast.tracking.names import model_name
@@ -40,38 +40,39 @@ def render(summaries: list[Any]) -> str:
     return "\n".join(lines)
 
 
-_SOURCES = {
-    "model": "LSTM",
-    "model_garch": "LSTM, GARCH scale",
-    "model_constant": "LSTM, constant width",
-    "naive": "naive",
+# the interval table's rows: the LSTM's point with each width rule, then the naive forecast's
+# with the EWMA rule (what the rules are worth beside a point that ties naive)
+_ROWS = {
+    **{source: f"LSTM + {rule}" for rule, source in RULE_SOURCES.items()},
+    "naive": "naive + ewma",
 }
 
 
 def _interval_lines(s: Any) -> list[str]:
-    """Coverage, width and interval score per level, calibrated on earlier folds only."""
+    """Coverage, width and interval score per level and rule, calibrated on earlier folds
+    only, and each rule's mean pinball loss."""
     if not s.intervals:
         return []
+    levels = list(next(iter(s.intervals.values())))
+    quantiles = f"{PINBALL_QUANTILES[0]:g}-{PINBALL_QUANTILES[-1]:g}"
     lines = [
         f"intervals (folds 2-{len(s.diagnoses)}, each calibrated on the folds before it; "
-        f"{plural(s.interval_folds, 'fold')}): coverage / width % of price / Winkler score"
+        f"{plural(s.interval_folds, 'fold')}): coverage / width % of price / Winkler score",
+        f"  {'':<18}"
+        + "".join(f"{f'{level:.0%}':<28}" for level in levels)
+        + f"pinball {quantiles}",
     ]
-    for level in next(iter(s.intervals.values())):
+    for source, label in _ROWS.items():
+        if source not in s.intervals:  # not measured (too few rows) or logged before it existed
+            continue
         cells = []
-        for source, label in _SOURCES.items():
-            if source not in s.intervals:  # runs logged before the source existed
-                continue
+        for level in levels:
             f = s.intervals[source][level]
             cells.append(
-                f"{label} {f['coverage']:.3f} / {f['width_pct']:.2f}% / {f['winkler']:.3f}"
+                f"{f['coverage']:.3f} / {f['width_pct']:.2f}% / {f['winkler']:.3f}".ljust(28)
             )
-        lines.append(f"  {level:.0%}: " + "; ".join(cells))
-    if s.pinball:
-        quantiles = f"{PINBALL_QUANTILES[0]:g} to {PINBALL_QUANTILES[-1]:g}"
-        cells = [
-            f"{label} {s.pinball[src]:.4f}" for src, label in _SOURCES.items() if src in s.pinball
-        ]
-        lines.append(f"  pinball loss (quantiles {quantiles}): " + "; ".join(cells))
+        pinball = f"{s.pinball[source]:.4f}" if source in s.pinball else "-"
+        lines.append(f"  {label:<18}" + "".join(cells) + pinball)
     lines.append(f"served intervals: {s.rule.message}")
     return lines
 
@@ -87,7 +88,8 @@ def summary_table(summaries: list[Any], failed: dict[str, str]) -> str:
     ]
     for s in summaries:
         skill = s.aggregates["model"]["skill"]
-        coverage = s.intervals.get("model", {}).get(LEVELS[0], {}).get("coverage")
+        served = RULE_SOURCES[s.rule.rule]
+        coverage = s.intervals.get(served, {}).get(LEVELS[0], {}).get("coverage")
         lines.append(
             f"{s.ticker:<8}{skill['mean']:>+11.4f} +- {skill['std']:.4f}"
             f"{'-' if coverage is None else f'{coverage:.3f}':>14}{s.seconds:>9.0f}  {s.decision}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,12 @@ class Features:
     columns: tuple[str, ...]
     target_name: str
     index: pd.DatetimeIndex
+    # (T, 4) the "range" set's features of the same rows, NaN on a row without the day before:
+    # what the lstm interval rule reads (with_ranges); None when not asked for
+    ranges: np.ndarray | None = None
+
+
+RANGE_SET = "range"  # the feature set the lstm interval rule's head reads (models/scale_head.py)
 
 
 Columns = dict[str, np.ndarray]  # a price frame's columns as float64 arrays
@@ -102,6 +108,26 @@ def build_features(
     names = {target, *_READS[feature_set]}
     columns = {name: prices[name].to_numpy(dtype=np.float64) for name in names}
     return features_of(columns, pd.DatetimeIndex(prices.index), feature_set, target)
+
+
+def aligned_ranges(columns: Columns, index: pd.DatetimeIndex, target: str, rows: int) -> np.ndarray:
+    """(rows, 4) the "range" features of price columns on `index`, aligned with the last `rows`
+    of them: NaN on the first when it has no day before."""
+    ranges = features_of(columns, index, RANGE_SET, target).values
+    pad = rows - len(ranges)
+    if not 0 <= pad <= 1:
+        raise ValueError(f"{len(ranges)} range rows cannot align with {rows} feature rows")
+    return np.vstack([np.full((pad, ranges.shape[1]), np.nan, np.float32), ranges])
+
+
+def with_ranges(features: Features, prices: pd.DataFrame) -> Features:
+    """`features` (built from the validated price frame `prices`) with their rows' ranges."""
+    names = {features.target_name, *_READS[RANGE_SET]}
+    columns = {name: prices[name].to_numpy(dtype=np.float64) for name in names}
+    index = pd.DatetimeIndex(prices.index)
+    return replace(
+        features, ranges=aligned_ranges(columns, index, features.target_name, len(features.target))
+    )
 
 
 def features_of(

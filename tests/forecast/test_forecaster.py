@@ -231,7 +231,14 @@ def test_fold_intervals_come_from_earlier_folds_only(prices):
     cv = CVConfig(n_folds=3, test_size=40, repeats=1, levels=(0.8, 0.95))
     first, second, third = cross_validate(prices, window, TINY_LSTM, TINY_TRAIN, cv)
     assert first.intervals == {}  # nothing earlier to calibrate on
-    assert set(second.intervals) == {"model", "model_constant", "naive", "model_garch", "model_aci"}
+    assert set(second.intervals) == {
+        "model",
+        "model_constant",
+        "naive",
+        "model_garch",
+        "model_lstm",
+        "model_aci",
+    }
     figures = second.intervals["model"][0.95]
     assert set(figures) == {"coverage", "width", "width_pct", "winkler"}
     assert all(len(steps) == 2 for steps in figures.values())  # per horizon step
@@ -246,6 +253,7 @@ def test_fold_intervals_come_from_earlier_folds_only(prices):
     np.testing.assert_array_equal(again.forecasts[0], second.forecasts[0])
     np.testing.assert_array_equal(again.garch_scale, second.garch_scale)  # the garch rule too
     assert again.garch == second.garch
+    np.testing.assert_array_equal(again.lstm_scale, second.lstm_scale)  # and the lstm head
     assert again.intervals == second.intervals
 
 

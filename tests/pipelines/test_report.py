@@ -36,8 +36,12 @@ def test_the_table_has_an_interval_block_when_folds_were_calibrated():
     plain.interval_folds = 1
     text = render([plain])
     assert "each calibrated on the folds before it; 1 fold" in text
-    assert "  80%: LSTM 0.810 / 3.50% / 4.200; LSTM, constant width 0.810" in text
-    assert "  95%: " in text
+    header = next(line for line in text.splitlines() if "pinball" in line)
+    assert header.split() == ["80%", "95%", "pinball", "0.05-0.95"]
+    rows = {line.split("  ")[1].strip(): line for line in text.splitlines() if "LSTM +" in line}
+    assert list(rows) == ["LSTM + ewma", "LSTM + constant"]  # only the rules measured
+    assert rows["LSTM + ewma"].split()[3:] == ["0.810", "/", "3.50%", "/", "4.200"] * 2 + ["-"]
+    assert "naive + ewma" in text
 
 
 def test_plural():

@@ -163,8 +163,8 @@ def test_a_calibration_round_trips_and_reads_the_format_before_the_reversion():
     lower, _ = Calibration.from_dict(old).around(forecast, windows)[0.8]
     expected = forecast + calibration.lower[0.8] * window_scale(windows, 20, "squared")[:, None]
     np.testing.assert_allclose(lower, expected)
-    with pytest.raises(ValueError, match="calibration format 4; this Stockcast reads 1 to 3"):
-        Calibration.from_dict(calibration.to_dict() | {"format": 4})
+    with pytest.raises(ValueError, match="calibration format 5; this Stockcast reads 1 to 4"):
+        Calibration.from_dict(calibration.to_dict() | {"format": 5})
 
 
 def summary_of(**rules):
