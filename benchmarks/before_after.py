@@ -2,6 +2,7 @@
 one run.
 
     python benchmarks/before_after.py --base 0a86a98 [--rounds 3] [--duration 10]
+        [--own-models] [--quantiles 0.05,0.5,0.95]
 
 Needs `wrk` (Debian: apt install wrk). The earlier commit is checked out with `git worktree`
 into a temp folder; each code runs from its own folder (PYTHONPATH), alternating, one at a
@@ -11,7 +12,10 @@ time:
   must be the same for both);
 - single-request serving: uvicorn (1 worker, 1 torch thread) serving the model the earlier
   commit registered in round 1 (a format both codes read), POST /forecast with 70 days of
-  history over 1 connection for --duration seconds (wrk): requests/s and p50.
+  history over 1 connection for --duration seconds (wrk): requests/s and p50. With
+  --own-models each code serves the model it registered in round 1 instead (the rows then carry
+  every price column: a model may read open, high and low), and --quantiles adds those
+  quantiles to the later code's requests (an earlier code may not serve any).
 Medians over the rounds, and each code's change against the earlier one.
 """
 
@@ -65,8 +69,8 @@ def run_pipeline(code: Path, folder: Path) -> tuple[float, str]:
     return seconds, VOLATILE.sub("", out.stdout)
 
 
-def serve(code: Path, store: Path, duration: int) -> dict[str, float]:
-    """wrk against `code`'s service on `store`'s AAPL champion, 1 connection."""
+def serve(code: Path, store: Path, duration: int, body: dict) -> dict[str, float]:
+    """wrk against `code`'s service on `store`'s AAPL champion, 1 connection, POSTing `body`."""
     port = free_port()
     env = environment(
         code,
@@ -87,7 +91,6 @@ def serve(code: Path, store: Path, duration: int) -> dict[str, float]:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: http_ok(f"{url}/ready"), 120, f"{code} /ready", process=api, log=log)
-        body = {"ticker": "AAPL", "history": history_rows(70)}
         wrk(f"{url}/forecast", body, 1, 2, store)  # warm-up
         return wrk(f"{url}/forecast", body, 1, duration, store)
     finally:
@@ -99,7 +102,15 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="the earlier commit")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="wrk seconds per measurement")
+    parser.add_argument("--own-models", action="store_true", help="each code serves its own")
+    parser.add_argument("--quantiles", default="", help="e.g. 0.05,0.5,0.95: the later code's")
     args = parser.parse_args()
+    body = {"ticker": "AAPL", "history": history_rows(70, every_column=args.own_models)}
+    bodies = {
+        "before": body,
+        "after": body
+        | ({"quantiles": [float(q) for q in args.quantiles.split(",")]} if args.quantiles else {}),
+    }
     work = Path(tempfile.mkdtemp(prefix="stockcast-before-after-"))
     codes = {"before": checkout(args.base, work / "before"), "after": ROOT}
     seconds: dict[str, list[float]] = {name: [] for name in codes}
@@ -113,7 +124,8 @@ def main() -> None:
                 seconds[name].append(took)
                 print(f"round {round_ + 1} {name}: pipeline {took:.1f} s", file=sys.stderr)
             for name in order:
-                served[name].append(serve(codes[name], work / "before-0", args.duration))
+                store = work / (f"{name}-0" if args.own_models else "before-0")
+                served[name].append(serve(codes[name], store, args.duration, bodies[name]))
                 print(f"round {round_ + 1} {name}: {served[name][-1]}", file=sys.stderr)
     finally:
         subprocess.run(
@@ -126,6 +138,8 @@ def report(args, seconds, served, tables) -> None:  # noqa: ANN001
     same = tables["before"] == tables["after"]
     print(
         f"base {args.base}; {args.rounds} rounds, alternating; wrk {args.duration} s, 1 connection"
+        + ("; each code serves its own model" if args.own_models else "")
+        + (f"; the later code asked for quantiles {args.quantiles}" if args.quantiles else "")
     )
     print("| code | pipeline s (rounds) | median | req/s (rounds) | median | p50 ms median |")
     print("|---|---|---|---|---|---|")

@@ -73,13 +73,17 @@ def ensure_models(store: Path, env: dict[str, str], tickers: tuple[str, ...] = T
         )
 
 
-def history_rows(days: int = 70) -> list[dict[str, object]]:
+def history_rows(days: int = 70, every_column: bool = False) -> list[dict[str, object]]:
+    """The last `days` of the AAPL sample as request rows: date and close, or with
+    `every_column` all of them (a model serving the lstm interval rule reads open, high, low)."""
     from forecast.data import load_prices
+    from forecast.data.history import rows_of
 
     prices = load_prices("AAPL", source="sample").iloc[-days:]
+    rows = rows_of(prices, "range" if every_column else "close", "adj_close")
     return [
-        {"date": f"{d:%Y-%m-%d}", "close": round(float(c), 4)}
-        for d, c in zip(prices.index, prices["adj_close"], strict=True)
+        {k: v if k == "date" else round(float(v), 4) for k, v in row.items()}
+        for row in rows.to_dict("records")
     ]
 
 
