@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 import numpy as np
 import pandas as pd
 import torch
+from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.calendar import next_trading_days
 from forecast.config import (
@@ -31,7 +32,7 @@ from forecast.intervals import (
     scale_rule,
 )
 from forecast.models import NetworkFit, StackedLSTM
-from forecast.models.scale_head import ScaleWindows
+from forecast.models.scale_head import ScaleWindows, windows_at
 from forecast.models.training import (
     INFERENCE_CHUNK,
     Callback,
@@ -392,10 +393,9 @@ class Forecaster:
         quantile_values: dict[float, np.ndarray] = {}
         if self.calibration_ is not None:  # the rows the model read: as in CV
             windows = self._rule_windows(series)
-            bounds = self.calibration_.around(values, windows)
             if quantiles:
                 self.calibration_.check_quantiles(quantiles)
-                quantile_values = self.calibration_.quantiles(values, windows, quantiles)
+            bounds, quantile_values = self.calibration_.answer(values, windows, quantiles)
         return [
             Forecast(
                 next_trading_days(one.index[-1], steps),
@@ -421,6 +421,23 @@ class Forecaster:
             np.stack([cast(np.ndarray, one.ranges)[-(needed - 1) :] for one in series]),
             np.array([one.target[-1] for one in series]),
         )
+
+    def scale_at(self, features: Features, origins: np.ndarray, steps: int) -> np.ndarray | None:
+        """The served width rule's price-unit scale (N, steps) at `origins` of a feature series
+        (Forecaster.features of a long price frame, or build_features + with_ranges), each from
+        the rows before it, as in CV; None when the intervals have constant width or none."""
+        self._require_fitted()
+        if self.calibration_ is None or self.calibration_.volatility is None:
+            return None
+        rows = self.encoder_.first_origin
+        windows: np.ndarray | ScaleWindows
+        if self.interval_rule == "lstm":
+            if features.ranges is None:
+                raise ValueError("the lstm rule reads range features: use with_ranges")
+            windows = windows_at(features.ranges, features.target, origins, rows)
+        else:
+            windows = sliding_window_view(features.target, rows)[origins - rows]
+        return self.calibration_.volatility.scale(windows, steps)  # type: ignore[arg-type]
 
     def predict(
         self, prices: pd.DataFrame, horizon: int | None = None, quantiles: tuple[float, ...] = ()

@@ -304,10 +304,12 @@ class Calibration:
     def score_quantile(self, q: float) -> np.ndarray:
         """(H,) the q-quantile of each step's scores at the finite-sample rank (mirrored below
         the median, as the interval bounds are)."""
-        scores_ = cast(np.ndarray, self.sorted_scores)
-        if q >= 0.5:
-            return np.array([_rank_quantile(column, q) for column in scores_.T])
-        return np.array([-_rank_quantile(-column, 1 - q) for column in scores_.T])
+        scores_ = cast(np.ndarray, self.sorted_scores)  # sorted per step: the rank is an index
+        n = len(scores_)
+        rank = math.ceil((n + 1) * (q if q >= 0.5 else 1 - q))
+        if rank > n:
+            return np.full(scores_.shape[1], math.inf if q >= 0.5 else -math.inf)
+        return scores_[rank - 1 if q >= 0.5 else n - rank].copy()
 
     def quantiles(
         self, forecast: np.ndarray, windows: Windows, quantiles: tuple[float, ...]
@@ -315,10 +317,17 @@ class Calibration:
         """Each quantile's values (N, k) around forecasts (N, >= k) made from price windows
         (N, L) (the lstm rule: ScaleWindows), for the first k calibrated steps (check_quantiles
         first). They never cross: the score quantiles rise with q and the scale is positive."""
+        return self.answer(forecast, windows, quantiles)[1]
+
+    def answer(
+        self, forecast: np.ndarray, windows: Windows, quantiles: tuple[float, ...] = ()
+    ) -> tuple[dict[float, tuple[np.ndarray, np.ndarray]], dict[float, np.ndarray]]:
+        """`around` and `quantiles` at once, the rule's scale computed once for both."""
         points, scale = self._points_and_scale(forecast, windows)
-        size = 1.0 if scale is None else per_step(scale)
         steps = points.shape[1]
-        return {q: points + self.score_quantile(q)[:steps] * size for q in quantiles}
+        size = 1.0 if scale is None else per_step(scale)
+        bounds = {level: self.interval(points, level, scale) for level in self.levels}
+        return bounds, {q: points + self.score_quantile(q)[:steps] * size for q in quantiles}
 
     def _points_and_scale(
         self, forecast: np.ndarray, windows: Windows
@@ -337,8 +346,7 @@ class Calibration:
         """Every level's (lower, upper) bounds (N, k) around forecasts (N, >= k) made from price
         windows (N, L) (the lstm rule: ScaleWindows), for the first k = min(forecast steps,
         calibrated steps) steps."""
-        points, scale = self._points_and_scale(forecast, windows)
-        return {level: self.interval(points, level, scale) for level in self.levels}
+        return self.answer(forecast, windows)[0]
 
     def finite(self) -> Calibration | None:
         """Only the levels whose every bound is finite (enough scores for their rank); None
@@ -410,7 +418,9 @@ class Calibration:
             {float(e["level"]): np.asarray(e["upper"], dtype=np.float64) for e in data["levels"]},
             int(data["n"]),
             volatility,
-            None if data.get("scores") is None else np.asarray(data["scores"], dtype=np.float64).T,
+            None
+            if data.get("scores") is None
+            else np.sort(np.asarray(data["scores"], dtype=np.float64).T, axis=0),
         )
 
 

@@ -174,6 +174,41 @@ def add_ledger_option(group: Any) -> None:
     )
 
 
+def add_backtest_options(group: Any) -> None:
+    """The costed backtest's knobs: shared by pipelines.train and pipelines.backtest."""
+    group.add_argument(
+        "--cost-bps", type=float, help="cost per unit of turnover, in basis points (default 5)"
+    )
+    group.add_argument(
+        "--short", action="store_true", help="let the direction strategy go short too"
+    )
+    group.add_argument(
+        "--max-leverage", type=float, help="cap on vol_target's position (default 1)"
+    )
+    group.add_argument(
+        "--target-vol",
+        type=float,
+        help="vol_target's annual volatility, e.g. 0.2 (default: buy-and-hold's over the "
+        "training rows)",
+    )
+
+
+def backtest_config(args: argparse.Namespace) -> Any:
+    """The BacktestConfig of add_backtest_options' values (ValueError naming a bad one)."""
+    from forecast.evaluation.backtest import (
+        DEFAULT_COST_BPS,
+        DEFAULT_MAX_LEVERAGE,
+        BacktestConfig,
+    )
+
+    return BacktestConfig(
+        cost_bps=DEFAULT_COST_BPS if args.cost_bps is None else args.cost_bps,
+        short=bool(args.short),
+        max_leverage=DEFAULT_MAX_LEVERAGE if args.max_leverage is None else args.max_leverage,
+        target_vol=args.target_vol,
+    )
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: the problem and where the options are, not the usage
     block (exit code 2, as argparse)."""
@@ -208,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     _add_training_options(p)
     _add_cv_options(p)
+    add_backtest_options(p.add_argument_group("backtest of the CV forecasts"))
     _add_tracking_options(p)
     return p
 
@@ -372,6 +408,7 @@ def options_from_args(args: argparse.Namespace) -> PipelineOptions:
         promote=bool(args.promote or file.get("promote", False)),
         workers=parse_workers(run["workers"]),
         executor=check_executor(run["executor"] or "local"),
+        backtest=backtest_config(args),
     )
     check_before_any_run(options)
     return options

@@ -16,6 +16,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig, cv_gap
+from forecast.evaluation.backtest import realized_vol
 from forecast.evaluation.baselines import BASELINES
 from forecast.evaluation.conformal import FoldIntervals
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
@@ -72,6 +73,7 @@ class FoldResult:
     # (N, H) the same by the LSTM scale head fitted on the fold's training rows (repeat 1's
     # task; forecast.models.scale_head); None when the first fold has too few rows for one
     lstm_scale: np.ndarray | None
+    training_vol: float  # annualized volatility of the training prices' daily returns
     train_dates: tuple[pd.Timestamp, pd.Timestamp]  # first and last training day
     # prediction intervals calibrated on earlier folds only (none for the first fold):
     # source (conformal.INTERVAL_SOURCES) -> level -> metric -> per-step values
@@ -315,6 +317,7 @@ def _assemble_fold(
         garch_scale=garch.scale(read, horizon),
         garch=garch,
         lstm_scale=outcomes[0].scale,
+        training_vol=realized_vol(training),
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )
 

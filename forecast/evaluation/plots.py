@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from forecast.evaluation.backtest import Backtest
     from forecast.evaluation.cv import FoldResult
 
 
@@ -157,5 +158,20 @@ def saliency_by_lag(by_lag: np.ndarray, title: str) -> Figure:
             ha="center",
         )
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def equity_and_drawdown(backtest: Backtest, title: str) -> Figure:
+    """Each strategy's growth of 1 after costs, and its drawdown from the running peak."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, height_ratios=(2, 1))
+    for name, result in backtest.strategies.items():
+        equity = np.cumprod(1 + result.net)
+        top.plot(backtest.dates, equity, label=name, linewidth=1)
+        bottom.plot(backtest.dates, equity / np.maximum.accumulate(equity) - 1, linewidth=1)
+    top.set_ylabel("growth of 1, after costs")
+    top.legend(loc="upper left", fontsize="small")
+    top.set_title(title)
+    bottom.set_ylabel("drawdown")
     fig.tight_layout()
     return fig

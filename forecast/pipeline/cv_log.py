@@ -8,6 +8,7 @@ from collections import Counter
 import pandas as pd
 
 from forecast import tracking
+from forecast.evaluation.backtest import Backtest, backtest_metrics, cv_signals, run_backtest
 from forecast.evaluation.conformal import (
     interval_key,
     pinball_key,
@@ -16,9 +17,10 @@ from forecast.evaluation.conformal import (
 )
 from forecast.evaluation.cv import FoldResult
 from forecast.evaluation.metrics import aggregate
-from forecast.evaluation.plots import forecast_vs_actual, learning_curves
+from forecast.evaluation.plots import equity_and_drawdown, forecast_vs_actual, learning_curves
 from forecast.fitting import replay
 from forecast.pipeline.jobs import Stopwatch, TickerJob, TickerSummary
+from forecast.pipeline.options import PipelineOptions
 
 
 def log_folds(job: TickerJob, results: list[FoldResult], clock: Stopwatch) -> None:
@@ -126,3 +128,23 @@ def log_cv_summary(
         pinball=pinball,
         interval_folds=sum(1 for r in results if r.intervals),
     )
+
+
+def log_backtest(
+    ticker: str,
+    results: list[FoldResult],
+    rule: str,
+    options: PipelineOptions,
+    parent_id: str,
+    clock: Stopwatch,
+) -> Backtest:
+    """The costed backtest of the CV forecasts (the served `rule` sizing vol_target): its
+    figures as backtest/<strategy>/<metric> on the parent run, and its equity-curve and
+    drawdown plot."""
+    backtest = run_backtest(cv_signals(results, rule), options.backtest)
+    buffer = tracking.MetricBuffer(parent_id)
+    buffer.add_all(backtest_metrics(backtest))
+    clock(buffer.flush)
+    figure = equity_and_drawdown(backtest, f"{ticker}: CV forecasts' strategies after costs")
+    clock(tracking.log_figure, figure, "plots/backtest.png")
+    return backtest

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from forecast.evaluation.backtest import Backtest
 from forecast.evaluation.conformal import RuleChoice
 from forecast.evaluation.cv import CrossValidation
 from forecast.intervals import DEFAULT_RULE
@@ -38,6 +39,7 @@ class TickerSummary:
     pinball: dict[str, float] = field(default_factory=dict)  # source -> mean pinball loss
     interval_folds: int = 0
     rule: RuleChoice = field(default_factory=lambda: RuleChoice(DEFAULT_RULE, None))
+    backtest: Backtest | None = None  # of the CV forecasts (forecast.evaluation.backtest)
     model_uri: str = ""  # the final model, logged by the final-fit run
     tags: dict[str, str] = field(default_factory=dict)  # the run's data and folds tags
 

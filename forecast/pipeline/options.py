@@ -3,9 +3,10 @@ them from the command line and config files)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
+from forecast.evaluation.backtest import BacktestConfig
 from forecast.tracking.names import EXPERIMENT
 
 # torch threads per fit in the pipeline: a small LSTM's serial recurrence gains little from more,
@@ -32,4 +33,5 @@ class PipelineOptions:
     promote: bool = False
     workers: int | None = None  # None: auto, physical cores // threads per fit
     executor: str = "local"
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)  # of the CV forecasts
     retrain_of: str | None = None  # pipelines.retrain: the champion version this run refreshes

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from forecast.config import LEVELS
+from forecast.evaluation.backtest import backtest_table
 from forecast.evaluation.conformal import PINBALL_QUANTILES, RULE_SOURCES
 from forecast.evaluation.metrics import METRICS
 from forecast.intervals import level_name
@@ -31,6 +32,8 @@ def render(summaries: list[Any]) -> str:
                 cells.append(f"{stats['mean']:>11.4f} +- {stats['std']:<5.3f}"[:20].rjust(20))
             lines.append(f"{metric:<22}" + "".join(cells))
         lines += _interval_lines(s)
+        if s.backtest is not None:
+            lines += backtest_table(s.backtest, s.rule.rule)
         lines.append(f"fit diagnosis per fold: {', '.join(s.diagnoses)}")
         if s.version is not None:
             lines.append(f"registered {model_name(s.ticker)} version {s.version}: {s.decision}")

@@ -1,11 +1,12 @@
 """The MLflow pyfunc "model from code" that wraps a saved Forecaster (no cloudpickle).
 
-MLflow runs this file when the model loads; `set_model` hands it the model object. Input: a frame
-of recent prices (`date` as text, datetime64 or dates; `close`, plus the columns the model's
-features read). Output: a frame of `date` (next NYSE trading days, as text), `forecast` in
-price units and the prediction interval of each calibrated level (`lower_80`, `upper_80`,
-`lower_95`, `upper_95` by default) and each of param `quantiles` (`quantile_0.05`, ...; 0.05,
-0.5 and 0.95 by default when the calibration serves them). Param `horizon` shortens it.
+MLflow runs this file when the model loads; `set_model` hands it the model object. Input: a frame of
+recent prices (`date` as text, datetime64 or dates; `close`, plus the columns the model's features
+read, and `open`, `high`, `low` when its intervals follow the lstm rule). Output: a frame of `date`
+(next NYSE trading days, as text), `forecast` in price units and the prediction interval of each
+calibrated level (`lower_80`, `upper_80`, `lower_95`, `upper_95` by default) and each of param
+`quantiles` (`quantile_0.05`, ...; 0.05, 0.5 and 0.95 by default when the calibration serves them).
+Param `horizon` shortens it.
 """
 
 from __future__ import annotations
