@@ -241,10 +241,13 @@ class StrategyResult:
     sharpe_diff_ci: tuple[float, float] = (math.nan, math.nan)
 
     @property
-    def edge(self) -> bool:
-        """Evidence of an edge over buy-and-hold: the Sharpe difference's interval excludes 0."""
+    def verdict(self) -> str:
+        """What the Sharpe difference's interval says: an edge over buy-and-hold (above 0),
+        worse than it (below 0), or no evidence of an edge (it includes 0)."""
         low, high = self.sharpe_diff_ci
-        return low > 0 or high < 0
+        if low > 0:
+            return "edge"
+        return "worse than buy_and_hold" if high < 0 else "no evidence of an edge"
 
 
 @dataclass
@@ -372,8 +375,7 @@ def backtest_table(backtest: Backtest, rule: str) -> list[str]:
             against = "(benchmark)"
         else:
             low, high = r.sharpe_diff_ci
-            verdict = "edge" if r.edge else "no evidence of an edge"
-            against = f"{r.sharpe_diff:+.2f} [{low:+.2f}, {high:+.2f}] {verdict}"
+            against = f"{r.sharpe_diff:+.2f} [{low:+.2f}, {high:+.2f}] {r.verdict}"
         lines.append(
             f"  {name:<16}{m['total_return']:>+8.1%}{m['cagr']:>+8.1%}"
             f"{m['annual_volatility']:>7.1%}{m['sharpe']:>8.2f}{m['sortino']:>8.2f}"
