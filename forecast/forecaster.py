@@ -305,7 +305,7 @@ class Forecaster:
             )
         if not lstm:
             return features
-        ranges = aligned_ranges(recent, index, self.window.target, len(features.target))
+        ranges = aligned_ranges(recent, self.window.target, len(features.target))
         return replace(features, ranges=ranges)
 
     def answer(self, queries: Sequence[Query]) -> list[Answer | QueryError]:

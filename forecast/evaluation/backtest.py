@@ -357,6 +357,21 @@ def backtest_metrics(backtest: Backtest) -> dict[str, float]:
     return {k: v for k, v in out.items() if math.isfinite(v)}
 
 
+# the printed figures: metric, format, column width
+_COLUMNS = (
+    ("total_return", "+.1%", 8),
+    ("cagr", "+.1%", 8),
+    ("annual_volatility", ".1%", 7),
+    ("sharpe", ".2f", 8),
+    ("sortino", ".2f", 8),
+    ("max_drawdown", ".1%", 8),
+    ("calmar", ".2f", 8),
+    ("turnover", ".1f", 8),
+    ("exposure", ".2f", 9),
+    ("hit_rate", ".2f", 6),
+)
+
+
 def backtest_table(backtest: Backtest, rule: str) -> list[str]:
     """The printed block: per strategy, its figures after costs and its Sharpe against
     buy-and-hold's with the bootstrap interval, then the assumptions."""
@@ -376,11 +391,10 @@ def backtest_table(backtest: Backtest, rule: str) -> list[str]:
         else:
             low, high = r.sharpe_diff_ci
             against = f"{r.sharpe_diff:+.2f} [{low:+.2f}, {high:+.2f}] {r.verdict}"
-        lines.append(
-            f"  {name:<16}{m['total_return']:>+8.1%}{m['cagr']:>+8.1%}"
-            f"{m['annual_volatility']:>7.1%}{m['sharpe']:>8.2f}{m['sortino']:>8.2f}"
-            f"{m['max_drawdown']:>8.1%}{m['calmar']:>8.2f}{m['turnover']:>8.1f}"
-            f"{m['exposure']:>9.2f}{m['hit_rate']:>6.2f}  {against}"
+        cells = "".join(
+            (format(m[key], fmt) if math.isfinite(m[key]) else "-").rjust(width)
+            for key, fmt, width in _COLUMNS
         )
+        lines.append(f"  {name:<16}{cells}  {against}")
     lines.append(f"  assumptions: {ASSUMPTIONS}")
     return lines

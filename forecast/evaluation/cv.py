@@ -128,7 +128,6 @@ class CrossValidation:
         self.ranges = (
             aligned_ranges(
                 {c: prices[c].to_numpy(dtype=np.float64) for c in prices.columns},
-                pd.DatetimeIndex(prices.index),
                 window.target,
                 len(self.features.target),
             )

@@ -110,10 +110,11 @@ def build_features(
     return features_of(columns, pd.DatetimeIndex(prices.index), feature_set, target)
 
 
-def aligned_ranges(columns: Columns, index: pd.DatetimeIndex, target: str, rows: int) -> np.ndarray:
-    """(rows, 4) the "range" features of price columns on `index`, aligned with the last `rows`
-    of them: NaN on the first when it has no day before."""
-    ranges = features_of(columns, index, RANGE_SET, target).values
+def aligned_ranges(columns: Columns, target: str, rows: int) -> np.ndarray:
+    """(rows, 4) float32 the "range" features of price columns, aligned with the last `rows` of
+    them: NaN on the first when it has no day before (no dates needed: a request's path)."""
+    values, _, _ = _BUILDERS[RANGE_SET](columns, target)
+    ranges = np.column_stack(values).astype(np.float32)
     pad = rows - len(ranges)
     if not 0 <= pad <= 1:
         raise ValueError(f"{len(ranges)} range rows cannot align with {rows} feature rows")
@@ -124,9 +125,8 @@ def with_ranges(features: Features, prices: pd.DataFrame) -> Features:
     """`features` (built from the validated price frame `prices`) with their rows' ranges."""
     names = {features.target_name, *_READS[RANGE_SET]}
     columns = {name: prices[name].to_numpy(dtype=np.float64) for name in names}
-    index = pd.DatetimeIndex(prices.index)
     return replace(
-        features, ranges=aligned_ranges(columns, index, features.target_name, len(features.target))
+        features, ranges=aligned_ranges(columns, features.target_name, len(features.target))
     )
 
 

@@ -47,7 +47,7 @@ def garch_ohlc(days, seed=0, omega=2e-6, alpha=0.08, beta=0.9, nu=6.0):
 
 def ranges_of(frame):
     columns = {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns}
-    return aligned_ranges(columns, pd.DatetimeIndex(frame.index), "adj_close", len(frame))
+    return aligned_ranges(columns, "adj_close", len(frame))
 
 
 def test_the_lstm_rule_covers_a_garch_series_at_nominal_and_widens_with_volatility():
