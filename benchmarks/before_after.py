@@ -12,7 +12,8 @@ time:
   must be the same for both);
 - single-request serving: uvicorn (1 worker, 1 torch thread) serving the model the earlier
   commit registered in round 1 (a format both codes read), POST /forecast with 70 days of
-  history over 1 connection for --duration seconds (wrk): requests/s and p50. With
+  history, then without (the service's own prices: one answer per day, cached), over 1
+  connection for --duration seconds each (wrk): requests/s and p50. With
   --own-models each code serves the model it registered in round 1 instead (the rows then carry
   every price column: a model may read open, high and low), and --quantiles adds those
   quantiles to the later code's requests (an earlier code may not serve any).
@@ -69,8 +70,9 @@ def run_pipeline(code: Path, folder: Path) -> tuple[float, str]:
     return seconds, VOLATILE.sub("", out.stdout)
 
 
-def serve(code: Path, store: Path, duration: int, body: dict) -> dict[str, float]:
-    """wrk against `code`'s service on `store`'s AAPL champion, 1 connection, POSTing `body`."""
+def serve(code: Path, store: Path, duration: int, bodies: dict[str, dict]) -> dict[str, dict]:
+    """wrk against `code`'s service on `store`'s AAPL champion, 1 connection, POSTing each of
+    `bodies` in turn: label -> figures."""
     port = free_port()
     env = environment(
         code,
@@ -91,8 +93,11 @@ def serve(code: Path, store: Path, duration: int, body: dict) -> dict[str, float
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: http_ok(f"{url}/ready"), 120, f"{code} /ready", process=api, log=log)
-        wrk(f"{url}/forecast", body, 1, 2, store)  # warm-up
-        return wrk(f"{url}/forecast", body, 1, duration, store)
+        out = {}
+        for label, body in bodies.items():
+            wrk(f"{url}/forecast", body, 1, 2, store)  # warm-up
+            out[label] = wrk(f"{url}/forecast", body, 1, duration, store)
+        return out
     finally:
         terminate(api)
 
@@ -105,16 +110,15 @@ def main() -> None:
     parser.add_argument("--own-models", action="store_true", help="each code serves its own")
     parser.add_argument("--quantiles", default="", help="e.g. 0.05,0.5,0.95: the later code's")
     args = parser.parse_args()
-    body = {"ticker": "AAPL", "history": history_rows(70, every_column=args.own_models)}
-    bodies = {
-        "before": body,
-        "after": body
-        | ({"quantiles": [float(q) for q in args.quantiles.split(",")]} if args.quantiles else {}),
-    }
+    asked = {"quantiles": [float(q) for q in args.quantiles.split(",")]} if args.quantiles else {}
+    history = {"ticker": "AAPL", "history": history_rows(70, every_column=args.own_models)}
+    # 70 days of history, and none (the service's own prices: one answer per day, cached)
+    plain = {"70 rows": history, "no history": {"ticker": "AAPL"}}
+    bodies = {"before": plain, "after": {k: v | asked for k, v in plain.items()}}
     work = Path(tempfile.mkdtemp(prefix="stockcast-before-after-"))
     codes = {"before": checkout(args.base, work / "before"), "after": ROOT}
     seconds: dict[str, list[float]] = {name: [] for name in codes}
-    served: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
+    served: dict[str, list[dict[str, dict]]] = {name: [] for name in codes}
     tables = {}
     try:
         for round_ in range(args.rounds):
@@ -141,22 +145,33 @@ def report(args, seconds, served, tables) -> None:  # noqa: ANN001
         + ("; each code serves its own model" if args.own_models else "")
         + (f"; the later code asked for quantiles {args.quantiles}" if args.quantiles else "")
     )
-    print("| code | pipeline s (rounds) | median | req/s (rounds) | median | p50 ms median |")
-    print("|---|---|---|---|---|---|")
-    medians = {}
+    print("| code | pipeline s (rounds) | median |")
+    print("|---|---|---|")
     for name in ("before", "after"):
-        rps = [r["rps"] for r in served[name]]
-        p50 = statistics.median(r["p50"] for r in served[name])
-        medians[name] = (statistics.median(seconds[name]), statistics.median(rps), p50)
         print(
-            f"| {name} | {', '.join(f'{s:.1f}' for s in seconds[name])} | {medians[name][0]:.1f} "
-            f"| {', '.join(f'{r:.0f}' for r in rps)} | {medians[name][1]:.0f} | {p50:.2f} |"
+            f"| {name} | {', '.join(f'{s:.1f}' for s in seconds[name])} | "
+            f"{statistics.median(seconds[name]):.1f} |"
         )
-    (b_s, b_rps, b_p50), (a_s, a_rps, a_p50) = medians["before"], medians["after"]
-    print(
-        f"after vs before: pipeline {100 * (a_s / b_s - 1):+.1f}% time, serving "
-        f"{100 * (a_rps / b_rps - 1):+.1f}% req/s, p50 {100 * (a_p50 / b_p50 - 1):+.1f}%"
-    )
+    b_s, a_s = (statistics.median(seconds[name]) for name in ("before", "after"))
+    print(f"after vs before: pipeline {100 * (a_s / b_s - 1):+.1f}% time")
+    print("| request | code | req/s (rounds) | median | p50 ms (rounds) | median |")
+    print("|---|---|---|---|---|---|")
+    for label in served["before"][0]:
+        medians = {}
+        for name in ("before", "after"):
+            rps = [r[label]["rps"] for r in served[name]]
+            p50 = [r[label]["p50"] for r in served[name]]
+            medians[name] = (statistics.median(rps), statistics.median(p50))
+            print(
+                f"| {label} | {name} | {', '.join(f'{r:.0f}' for r in rps)} | "
+                f"{medians[name][0]:.0f} | {', '.join(f'{p:.2f}' for p in p50)} | "
+                f"{medians[name][1]:.2f} |"
+            )
+        (b_rps, b_p50), (a_rps, a_p50) = medians["before"], medians["after"]
+        print(
+            f"{label}: after vs before {100 * (a_rps / b_rps - 1):+.1f}% req/s, "
+            f"p50 {100 * (a_p50 / b_p50 - 1):+.1f}%"
+        )
     print(f"CV tables identical: {same}")
     if not same:
         print("--- before\n" + tables["before"] + "--- after\n" + tables["after"])

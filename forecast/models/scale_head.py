@@ -2,11 +2,11 @@
 
 A location-scale head: the location is the point forecast (naive-anchored, untouched by the
 head, so the head cannot make the point worse); the head forecasts the scale. An LSTM reads the
-range features (log return, log high/low, log close/open, overnight gap: forecast/prep/features.py,
-feature set "range") of the rows the point model read, and a Linear layer gives, per horizon
-step, a correction to the log of the EWMA rule's variance of the log return from the last close
-to that step (the head starts as the EWMA rule, and learns what the range says beyond it). It is
-trained by the negative log-likelihood of those returns (DISTRIBUTIONS; docs/benchmarks.md says
+latest READ_ROWS days' range features (log return, log high/low, log close/open, overnight gap:
+forecast/prep/features.py, feature set "range") of the rows the point model read, and a Linear
+layer gives, per horizon step, a correction to the log of the EWMA rule's variance of the log
+return from the last close to that step (the head starts as the EWMA rule, and learns what the
+range says beyond it). It is trained by the negative log-likelihood of those returns (DISTRIBUTIONS; docs/benchmarks.md says
 why the default), with early stopping on its own held-back last windows. On those same
 held-back windows, which it never trained on, its variance is rescaled step by step so that the
 standardized returns have unit variance: each refit is calibrated on its own held-out rows
@@ -34,6 +34,10 @@ DISTRIBUTIONS = ("gaussian", "student_t")
 DEFAULT_DISTRIBUTION = "student_t"  # docs/benchmarks.md: narrower at nominal coverage
 STUDENT_NU = 5.0  # degrees of freedom of the Student-t likelihood
 HIDDEN = 32  # units of its one LSTM layer
+# the latest range rows its LSTM reads (the EWMA anchor reads the whole window): as good as all
+# 60 of the default window on the bundled tickers, a third of the cost to fit and to serve
+# (docs/benchmarks.md)
+READ_ROWS = 20
 EPOCHS = 20  # at most; early stopping on the held-back windows
 PATIENCE = 3
 BATCH = 256
@@ -71,6 +75,11 @@ def windows_at(ranges: np.ndarray, target: np.ndarray, origins: np.ndarray, rows
     index = starts[:, None] + np.arange(rows - 1)[None, :]
     last = np.asarray(target)[origins - 1]
     return ScaleWindows(np.asarray(ranges, dtype=np.float32)[index], last)
+
+
+def _recent(ranges: np.ndarray, rows: int) -> np.ndarray:
+    """The rows the LSTM reads: the latest `rows` of each window."""
+    return ranges[:, -rows:]
 
 
 def _anchor_variance(anchor: Volatility, windows: ScaleWindows, horizon: int) -> np.ndarray:
@@ -117,8 +126,10 @@ class ScaleHead:
         spread: np.ndarray,
         adjust: np.ndarray,
         distribution: str = DEFAULT_DISTRIBUTION,
+        read_rows: int = READ_ROWS,
     ) -> None:
         self.network = network.eval()
+        self.read_rows = read_rows
         self.anchor = anchor  # the EWMA rule it corrects
         self.center, self.spread = center.astype(np.float32), spread.astype(np.float32)
         self.adjust = np.asarray(adjust, dtype=np.float64)  # (H,) held-back rescaling
@@ -161,7 +172,7 @@ class ScaleHead:
         z = log_price[steps] - log_price[origins - 1][:, None]  # (N, H) returns to each step
         seen = ranges[1:].astype(np.float64)
         center, spread = seen.mean(axis=0), seen.std(axis=0) + 1e-8
-        X = (windows.ranges - center) / spread
+        X = (_recent(windows.ranges, READ_ROWS) - center) / spread
         anchor = Volatility.of(target)
         base = np.log(_anchor_variance(anchor, windows, horizon))
 
@@ -212,7 +223,7 @@ class ScaleHead:
         """(N, steps) the rescaled variance of the log return from the last close to each step."""
         if not 1 <= steps <= self.horizon:
             raise ValueError(f"the scale head forecasts 1 to {self.horizon} steps; got {steps}")
-        X = (windows.ranges - self.center) / self.spread
+        X = (_recent(windows.ranges, self.read_rows) - self.center) / self.spread
         out = self.network(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))
         base = _anchor_variance(self.anchor, windows, self.horizon)
         variance = (np.exp(out.double().numpy()) * base * self.adjust[None, :])[:, :steps]
@@ -235,6 +246,7 @@ class ScaleHead:
             "rule": SCALE_HEAD_RULE,
             "distribution": self.distribution,
             "hidden": HIDDEN,
+            "read_rows": self.read_rows,
             "center": self.center.tolist(),
             "spread": self.spread.tolist(),
             "adjust": self.adjust.tolist(),
@@ -268,4 +280,5 @@ class ScaleHead:
             np.asarray(data["spread"], dtype=np.float32),
             adjust,
             str(data["distribution"]),
+            int(data["read_rows"]),
         )
