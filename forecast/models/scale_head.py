@@ -1,17 +1,17 @@
 """ScaleHead: the LSTM's distribution head, the `lstm` interval rule (forecast/intervals.py).
 
-A location-scale head: the location is the point forecast (naive-anchored, untouched by the
-head, so the head cannot make the point worse); the head forecasts the scale. An LSTM reads the
-latest READ_ROWS days' range features (log return, log high/low, log close/open, overnight gap:
+A location-scale head: the location is the point forecast (naive-anchored, untouched by the head,
+so the head cannot make the point worse); the head forecasts the scale. An LSTM reads the latest
+READ_ROWS days' range features (log return, log high/low, log close/open, overnight gap:
 forecast/prep/features.py, feature set "range") of the rows the point model read, and a Linear
 layer gives, per horizon step, a correction to the log of the EWMA rule's variance of the log
 return from the last close to that step (the head starts as the EWMA rule, and learns what the
-range says beyond it). It is trained by the negative log-likelihood of those returns (DISTRIBUTIONS; docs/benchmarks.md says
-why the default), with early stopping on its own held-back last windows. On those same
-held-back windows, which it never trained on, its variance is rescaled step by step so that the
-standardized returns have unit variance: each refit is calibrated on its own held-out rows
-(shared/NOTES.md: refits' scales are not exchangeable otherwise), and split conformal on the
-earlier folds' scores does the rest, as for every rule.
+range says beyond it). It is trained by the negative log-likelihood of those returns
+(DISTRIBUTIONS; docs/benchmarks.md says why the default), with early stopping on its own held-back
+last windows. On those same held-back windows, which it never trained on, its variance is rescaled
+step by step so that the standardized returns have unit variance: each refit is calibrated on its
+own held-out rows (shared/NOTES.md: refits' scales are not exchangeable otherwise), and split
+conformal on the earlier folds' scores does the rest, as for every rule.
 
 Shape letters: N origins, L rows read (the point model's rows, less the first: a return needs
 the day before), C range columns, H horizon steps.
