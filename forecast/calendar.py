@@ -60,9 +60,11 @@ def next_close(now: pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(closes[i]).tz_localize("UTC")
 
 
+@lru_cache(maxsize=4096)
 def next_trading_days(last: pd.Timestamp, count: int) -> pd.DatetimeIndex:
     """The `count` NYSE trading days after `last`. Raises ValueError for count < 1 or a date
-    outside the calendar's range."""
+    outside the calendar's range. Cached: every request forecasting from the same day asks for
+    the same days (an index is immutable, so sharing it is safe)."""
     if count < 1:
         raise ValueError(f"count must be >= 1; got {count}")
     day = pd.Timestamp(last).normalize()
