@@ -16,7 +16,8 @@ time:
   connection for --duration seconds each (wrk): requests/s and p50. With
   --own-models each code serves the model it registered in round 1 instead (the rows then carry
   every price column: a model may read open, high and low), and --quantiles adds those
-  quantiles to the later code's requests (an earlier code may not serve any).
+  quantiles to the later code's requests (an earlier code may not serve any). --stores DIR
+  serves again from the round-1 stores an earlier run left in DIR, without running pipelines.
 Medians over the rounds, and each code's change against the earlier one.
 """
 
@@ -109,13 +110,18 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="wrk seconds per measurement")
     parser.add_argument("--own-models", action="store_true", help="each code serves its own")
     parser.add_argument("--quantiles", default="", help="e.g. 0.05,0.5,0.95: the later code's")
+    parser.add_argument(
+        "--stores",
+        help="serving only: the folder an earlier run printed, whose round-1 stores are served",
+    )
     args = parser.parse_args()
     asked = {"quantiles": [float(q) for q in args.quantiles.split(",")]} if args.quantiles else {}
     history = {"ticker": "AAPL", "history": history_rows(70, every_column=args.own_models)}
     # 70 days of history, and none (the service's own prices: one answer per day, cached)
     plain = {"70 rows": history, "no history": {"ticker": "AAPL"}}
     bodies = {"before": plain, "after": {k: v | asked for k, v in plain.items()}}
-    work = Path(tempfile.mkdtemp(prefix="stockcast-before-after-"))
+    work = Path(args.stores or tempfile.mkdtemp(prefix="stockcast-before-after-"))
+    print(f"stores in {work}", file=sys.stderr)
     codes = {"before": checkout(args.base, work / "before"), "after": ROOT}
     seconds: dict[str, list[float]] = {name: [] for name in codes}
     served: dict[str, list[dict[str, dict]]] = {name: [] for name in codes}
@@ -123,7 +129,7 @@ def main() -> None:
     try:
         for round_ in range(args.rounds):
             order = list(codes) if round_ % 2 == 0 else list(codes)[::-1]
-            for name in order:
+            for name in order if args.stores is None else ():
                 took, tables[name] = run_pipeline(codes[name], work / f"{name}-{round_}")
                 seconds[name].append(took)
                 print(f"round {round_ + 1} {name}: pipeline {took:.1f} s", file=sys.stderr)
@@ -139,12 +145,24 @@ def main() -> None:
 
 
 def report(args, seconds, served, tables) -> None:  # noqa: ANN001
-    same = tables["before"] == tables["after"]
     print(
         f"base {args.base}; {args.rounds} rounds, alternating; wrk {args.duration} s, 1 connection"
         + ("; each code serves its own model" if args.own_models else "")
         + (f"; the later code asked for quantiles {args.quantiles}" if args.quantiles else "")
+        + (f"; serving only, the stores of {args.stores}" if args.stores else "")
     )
+    if not args.stores:
+        _pipeline_report(seconds)
+    _serving_report(served)
+    if args.stores:
+        return
+    same = tables["before"] == tables["after"]
+    print(f"CV tables identical: {same}")
+    if not same:
+        print("--- before\n" + tables["before"] + "--- after\n" + tables["after"])
+
+
+def _pipeline_report(seconds) -> None:  # noqa: ANN001
     print("| code | pipeline s (rounds) | median |")
     print("|---|---|---|")
     for name in ("before", "after"):
@@ -154,6 +172,9 @@ def report(args, seconds, served, tables) -> None:  # noqa: ANN001
         )
     b_s, a_s = (statistics.median(seconds[name]) for name in ("before", "after"))
     print(f"after vs before: pipeline {100 * (a_s / b_s - 1):+.1f}% time")
+
+
+def _serving_report(served) -> None:  # noqa: ANN001
     print("| request | code | req/s (rounds) | median | p50 ms (rounds) | median |")
     print("|---|---|---|---|---|---|")
     for label in served["before"][0]:
@@ -172,9 +193,6 @@ def report(args, seconds, served, tables) -> None:  # noqa: ANN001
             f"{label}: after vs before {100 * (a_rps / b_rps - 1):+.1f}% req/s, "
             f"p50 {100 * (a_p50 / b_p50 - 1):+.1f}%"
         )
-    print(f"CV tables identical: {same}")
-    if not same:
-        print("--- before\n" + tables["before"] + "--- after\n" + tables["after"])
 
 
 if __name__ == "__main__":
