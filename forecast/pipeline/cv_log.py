@@ -3,6 +3,7 @@ plots, tags), then the aggregates on the parent run."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import pandas as pd
@@ -139,11 +140,17 @@ def log_backtest(
     clock: Stopwatch,
 ) -> Backtest:
     """The costed backtest of the CV forecasts (the served `rule` sizing vol_target): its
-    figures as backtest/<strategy>/<metric> on the parent run, and its equity-curve and
-    drawdown plot."""
+    figures over all folds as backtest/<strategy>/<metric> on the parent run, each fold's as
+    backtest/<strategy>/<metric>_by_fold (step: the fold), and its equity-curve and drawdown
+    plot."""
     backtest = run_backtest(cv_signals(results, rule), options.backtest)
     buffer = tracking.MetricBuffer(parent_id)
     buffer.add_all(backtest_metrics(backtest))
+    for fold, figures in backtest.per_block.items():
+        for name, metrics in figures.items():
+            for metric, value in metrics.items():
+                if math.isfinite(value):
+                    buffer.add(f"backtest/{name}/{metric}_by_fold", value, step=fold)
     clock(buffer.flush)
     figure = equity_and_drawdown(backtest, f"{ticker}: CV forecasts' strategies after costs")
     clock(tracking.log_figure, figure, "plots/backtest.png")

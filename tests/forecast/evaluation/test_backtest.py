@@ -13,9 +13,11 @@ from forecast.evaluation.backtest import (
     Signals,
     backtest_metrics,
     cv_signals,
+    forecaster_signals,
     positions,
     run_backtest,
 )
+from forecast.forecaster import Forecaster
 from tests.forecast.test_forecaster import TINY_LSTM, TINY_TRAIN
 from tests.helpers import cross_validate
 
@@ -129,3 +131,25 @@ def test_cv_positions_up_to_a_day_do_not_change_when_later_prices_do(prices):
     backtest = run_backtest(signals, config)
     assert sorted(backtest.per_block) == [1, 2, 3]  # every fold, and all of them together
     assert "backtest/direction/sharpe_diff_low" in backtest_metrics(backtest)
+
+
+def test_a_fitted_models_walk_forward_positions_ignore_later_prices(prices):
+    # pipelines.backtest's path: a model fitted up to a day, walking forward without refits
+    window = WindowConfig(lookback=20, horizon=1)
+    trained = prices.loc[:"2011-12-30"]
+    model = Forecaster(window, TINY_LSTM, TINY_TRAIN)
+    rng = np.random.default_rng(0)
+    model.fit(trained, calibration_scores=rng.normal(size=(300, 1)), rule="lstm")
+    first, last = pd.Timestamp("2012-01-03"), prices.index[-1]
+    signals = forecaster_signals(model, prices, first, last)
+    assert signals.dates[0] == first and signals.dates[-1] == last
+    day = 100
+    changed = prices.copy()
+    later = changed.index > signals.dates[day]
+    changed.loc[later, ["open", "high", "low", "close", "adj_close"]] *= 0.5
+    again = forecaster_signals(model, changed, first, last)
+    config = BacktestConfig(short=True)
+    before, after = positions(signals, config), positions(again, config)
+    for name, held in before.items():
+        np.testing.assert_array_equal(after[name][: day + 1], held[: day + 1], err_msg=name)
+    assert not np.array_equal(after["vol_target"][day + 2 :], before["vol_target"][day + 2 :])
