@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from forecast.intervals import SCALE_HEAD_RULE, Volatility
+from forecast.models.lstm import run_lstm
 
 RANGE_FEATURES = "range"  # the feature set it reads (forecast.prep.features)
 DISTRIBUTIONS = ("gaussian", "student_t")
@@ -96,7 +97,7 @@ class _Network(nn.Module):
         self.out = nn.Linear(HIDDEN, horizon)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, (h, _) = self.lstm(x)
+        _, (h, _) = self.lstm(x) if self.training else run_lstm(self.lstm, x)
         return self.out(h[-1])  # (N, H) log variances
 
 

@@ -176,3 +176,20 @@ def test_config_round_trips_through_a_dict():
     assert rebuilt == config
     with pytest.raises(ValueError, match=r"unknown LSTMConfig fields \['units'\]"):
         LSTMConfig.from_dict({"units": 3})
+
+
+@pytest.mark.parametrize(
+    "config",
+    [LSTMConfig(), LSTMConfig(bidirectional=True), LSTMConfig(head="seq2seq")],
+    ids=["direct", "bidirectional", "seq2seq"],
+)
+def test_inference_without_the_modules_checks_gives_the_same_numbers(config):
+    # eval mode calls the fused op directly (run_lstm); training mode the nn.LSTM modules
+    model = StackedLSTM(config, n_features=2, horizon=3)
+    x = torch.randn(4, 30, 2)
+    with torch.no_grad():
+        model.eval()
+        fast = model(x)
+        model.train()  # dropout is 0: training mode differs only in the path it takes
+        slow = model(x)
+    assert torch.equal(fast, slow)
