@@ -195,11 +195,7 @@ def add_backtest_options(group: Any) -> None:
 
 def backtest_config(args: argparse.Namespace) -> Any:
     """The BacktestConfig of add_backtest_options' values (ValueError naming a bad one)."""
-    from forecast.evaluation.backtest import (
-        DEFAULT_COST_BPS,
-        DEFAULT_MAX_LEVERAGE,
-        BacktestConfig,
-    )
+    from forecast.config import DEFAULT_COST_BPS, DEFAULT_MAX_LEVERAGE, BacktestConfig
 
     return BacktestConfig(
         cost_bps=DEFAULT_COST_BPS if args.cost_bps is None else args.cost_bps,

@@ -20,17 +20,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from forecast.config import BacktestConfig
+
 if TYPE_CHECKING:
     from forecast.evaluation.cv import FoldResult
     from forecast.forecaster import Forecaster
 
 STRATEGIES = ("buy_and_hold", "direction", "vol_target", "vol_target_ewma")
 BENCHMARK = STRATEGIES[0]
-DEFAULT_COST_BPS = 5.0
-DEFAULT_MAX_LEVERAGE = 1.0
 TRADING_DAYS = 252
 BOOTSTRAP_BLOCK = 10  # mean block length in days of the stationary bootstrap
-BOOTSTRAP_REPS = 1000
 CONFIDENCE = 0.95
 METRICS = (
     "total_return",
@@ -48,39 +47,6 @@ ASSUMPTIONS = (
     "fills at the close; close-to-close returns on adjusted prices; no borrow cost for shorts; "
     "no dividends beyond the adjustment"
 )
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    """The backtest's knobs (pipelines' --cost-bps, --short, --max-leverage, --target-vol)."""
-
-    cost_bps: float = DEFAULT_COST_BPS  # per unit of turnover
-    short: bool = False  # direction may go short
-    max_leverage: float = DEFAULT_MAX_LEVERAGE  # vol_target's cap on the position
-    target_vol: float | None = None  # annual; None: buy-and-hold's over the training rows
-    reps: int = BOOTSTRAP_REPS
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        checks = (
-            ("cost_bps", self.cost_bps, 0 <= self.cost_bps < 10_000, "in [0, 10000)"),
-            ("max_leverage", self.max_leverage, self.max_leverage > 0, "> 0"),
-            ("reps", self.reps, self.reps >= 100, ">= 100"),
-        )
-        for name, value, ok, allowed in checks:
-            if not (isinstance(value, int | float) and not isinstance(value, bool) and ok):
-                raise ValueError(f"{name}={value!r}; allowed: a number {allowed}")
-        if self.target_vol is not None and not (
-            isinstance(self.target_vol, int | float) and 0 < self.target_vol < 10
-        ):
-            raise ValueError(
-                f"target_vol={self.target_vol!r}; allowed: an annual volatility in (0, 10), "
-                "e.g. 0.2 for 20%"
-            )
-
-    @property
-    def cost(self) -> float:
-        return self.cost_bps / 10_000
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig
-from forecast.evaluation.backtest import BacktestConfig
+from forecast.config import BacktestConfig, CVConfig, LSTMConfig, TrainConfig, WindowConfig
 from forecast.tracking.names import EXPERIMENT
 
 # torch threads per fit in the pipeline: a small LSTM's serial recurrence gains little from more,

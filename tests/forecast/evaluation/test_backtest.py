@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.config import CVConfig, WindowConfig
+from forecast.config import BacktestConfig, CVConfig, WindowConfig
 from forecast.data import load_prices
 from forecast.evaluation.backtest import (
-    BacktestConfig,
     Signals,
     backtest_metrics,
     cv_signals,
