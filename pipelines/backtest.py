@@ -85,6 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     first = pd.Timestamp(start) if start is not None else trained[1] + pd.Timedelta(days=1)
     last = pd.Timestamp(end) if end is not None else prices.index[-1]
+    if last < first:
+        print(  # noqa: T201
+            f"{ticker}: no days to backtest from {first:%Y-%m-%d} to {last:%Y-%m-%d}: {name} "
+            f"version {registered.version} trained on {trained[0]:%Y-%m-%d}.."
+            f"{trained[1]:%Y-%m-%d} and the prices end {prices.index[-1]:%Y-%m-%d}; train with "
+            "--end to hold a period out",
+            file=sys.stderr,
+        )
+        return 1
     if first <= trained[1] and last >= trained[0]:
         print(  # noqa: T201
             f"{ticker}: the period {first:%Y-%m-%d}..{last:%Y-%m-%d} overlaps the rows "

@@ -38,6 +38,16 @@ def test_a_period_overlapping_the_training_rows_is_refused(store, capsys):
     )
 
 
+def test_a_period_with_no_days_after_the_training_data_says_so(store, capsys):
+    args = ["AAPL", "--source", "sample", "--tracking-uri", store, "--end", "2012-06-15"]
+    assert backtest(args) == 1
+    assert capsys.readouterr().err == (
+        "AAPL: no days to backtest from 2012-06-30 to 2012-06-15: stockcast-AAPL version 1 "
+        "trained on 2011-01-03..2012-06-29 and the prices end 2013-03-01; train with --end to "
+        "hold a period out\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
