@@ -56,12 +56,18 @@ def train_tickers(
     quiet_third_party()  # again: importing mlflow set its loggers back to INFO
     tracking.mark_dead_runs_killed(experiment_id)
     summaries = []
+    from forecast.parallel.scheduler import STOP
+
     for ticker, job in jobs.items():  # each table as soon as its ticker is done
         try:
             summaries.append(train_ticker(job, options, scheduler))
         except Exception as err:  # noqa: BLE001 - the others go on; the exit code says so
+            if STOP.is_set():  # SIGTERM came: what broke on the way out is the stop itself
+                raise tracking.Interrupted(f"stopped while training {ticker}") from err
             failed_ticker(failed, ticker, err)
             continue
+        if STOP.is_set():  # a SIGTERM whose exception something swallowed (a GC callback)
+            raise tracking.Interrupted(f"stopped while training {ticker}")
         if show:
             print(render([summaries[-1]]), flush=True)  # noqa: T201
     return summaries

@@ -128,7 +128,10 @@ def test_killed_pipelines_leave_marked_runs_and_no_half_registered_champion(tmp_
             tmp_path,
             signum,
         )
-        assert process.returncode == (130 if signum == signal.SIGTERM else -signal.SIGKILL), point
+        assert process.returncode == (130 if signum == signal.SIGTERM else -signal.SIGKILL), (
+            point,
+            process.stderr.read()[-3000:],
+        )
         assert (
             str(client.get_model_version_by_alias("stockcast-AAPL", "champion").version) == "1"
         ), point
