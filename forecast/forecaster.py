@@ -407,20 +407,32 @@ class Forecaster:
         ]
 
     def _rule_windows(self, series: Sequence[Features]) -> np.ndarray | ScaleWindows:
-        """What the width rule reads from each series' rows the model read: their prices, or
-        for the lstm rule their range features (ValueError when the series lack them)."""
-        needed = self.encoder_.first_origin
+        """What the width rule reads at the end of each series: `_rule_inputs` at the origin
+        after its last row, for all of them."""
+        parts = [self._rule_inputs(one, np.array([len(one.target)])) for one in series]
+        if len(parts) == 1:
+            return parts[0]
+        if isinstance(parts[0], ScaleWindows):
+            heads = cast(list[ScaleWindows], parts)
+            return ScaleWindows(
+                np.concatenate([p.ranges for p in heads]), np.concatenate([p.last for p in heads])
+            )
+        return np.concatenate(cast(list[np.ndarray], parts))
+
+    def _rule_inputs(self, features: Features, origins: np.ndarray) -> np.ndarray | ScaleWindows:
+        """What the width rule reads at each origin of a feature series, from the rows the
+        model read before it (as in CV): their prices, or for the lstm rule their range
+        features (ValueError when the series lacks them)."""
+        rows = self.encoder_.first_origin
         if self.interval_rule != "lstm":
-            return np.stack([one.target[-needed:] for one in series])
-        if any(one.ranges is None for one in series):
+            return sliding_window_view(features.target, rows)[origins - rows]
+        if features.ranges is None:
             raise ValueError(
                 "this model's intervals follow the lstm rule, which reads the range features "
-                "(open, high, low, close): build the features with Forecaster.features"
+                "(open, high, low, close): build the features with Forecaster.features or "
+                "with_ranges"
             )
-        return ScaleWindows(
-            np.stack([cast(np.ndarray, one.ranges)[-(needed - 1) :] for one in series]),
-            np.array([one.target[-1] for one in series]),
-        )
+        return windows_at(features.ranges, features.target, origins, rows)
 
     def scale_at(self, features: Features, origins: np.ndarray, steps: int) -> np.ndarray | None:
         """The served width rule's price-unit scale (N, steps) at `origins` of a feature series
@@ -429,14 +441,7 @@ class Forecaster:
         self._require_fitted()
         if self.calibration_ is None or self.calibration_.volatility is None:
             return None
-        rows = self.encoder_.first_origin
-        windows: np.ndarray | ScaleWindows
-        if self.interval_rule == "lstm":
-            if features.ranges is None:
-                raise ValueError("the lstm rule reads range features: use with_ranges")
-            windows = windows_at(features.ranges, features.target, origins, rows)
-        else:
-            windows = sliding_window_view(features.target, rows)[origins - rows]
+        windows = self._rule_inputs(features, origins)
         return self.calibration_.volatility.scale(windows, steps)  # type: ignore[arg-type]
 
     def predict(

@@ -105,7 +105,7 @@ def cv_signals(results: Sequence[FoldResult], rule: str) -> Signals:
         ewma = r.scale[:, 0] / last
         served = {"ewma": r.scale, "garch": r.garch_scale, "lstm": r.lstm_scale}.get(rule)
         target = np.full(len(last), r.training_vol)
-        sigma = target / math.sqrt(TRADING_DAYS) if served is None else served[:, 0] / last
+        sigma = daily_sigma(served, last, r.training_vol)
         parts.append(
             Signals(
                 pd.DatetimeIndex(r.origin_dates),
@@ -149,12 +149,7 @@ def forecaster_signals(
     windows = np.lib.stride_tricks.sliding_window_view(target, rows)[origins - rows]
     ewma = Volatility.of(trained).scale(windows, 1)[:, 0] / target[origins - 1]
     vol = realized_vol(trained)
-    scale = forecaster.scale_at(features, origins, 1)
-    served = (
-        np.full(len(origins), vol / math.sqrt(TRADING_DAYS))
-        if scale is None
-        else (scale[:, 0] / target[origins - 1])
-    )
+    served = daily_sigma(forecaster.scale_at(features, origins, 1), target[origins - 1], vol)
     return Signals(
         dates[origins],
         target[origins - 1],
@@ -164,6 +159,14 @@ def forecaster_signals(
         np.full(len(origins), vol),
         target[origins],
     )
+
+
+def daily_sigma(scale: np.ndarray | None, last: np.ndarray, annual: float) -> np.ndarray:
+    """(N,) the daily volatility a width rule forecasts: its step-1 scale (N, H) over the last
+    price; a constant-width rule has none, so the training volatility `annual`, per day."""
+    if scale is None:
+        return np.full(len(last), annual / math.sqrt(TRADING_DAYS))
+    return scale[:, 0] / last
 
 
 def realized_vol(prices: np.ndarray) -> float:
