@@ -117,6 +117,8 @@ class FoldIntervals:
         self.adaptive = AdaptiveIntervals()
         # the last evaluated fold's mean pinball loss per step (PINBALL_QUANTILES), per source
         self.pinball: dict[str, list[float]] = {}
+        # the last evaluated fold's bounds: source -> level -> (lower, upper), each (N, H)
+        self.bounds: dict[str, dict[float, tuple[np.ndarray, np.ndarray]]] = {}
 
     def evaluate(
         self,
@@ -141,9 +143,12 @@ class FoldIntervals:
         if lstm_scale is not None:
             points["model_lstm"] = (model, np.broadcast_to(per_step(lstm_scale), np.shape(model)))
         out: dict[str, dict[float, dict[str, list[float]]]] = {}
-        self.pinball = {}
+        self.pinball, self.bounds = {}, {}
 
-        def figures(bounds: tuple[np.ndarray, np.ndarray], level: float) -> dict[str, list[float]]:
+        def figures(
+            source: str, bounds: tuple[np.ndarray, np.ndarray], level: float
+        ) -> dict[str, list[float]]:
+            self.bounds.setdefault(source, {})[level] = bounds
             return {k: v.tolist() for k, v in interval_metrics(actual, *bounds, level).items()}
 
         for name, (point, used) in points.items():
@@ -153,13 +158,15 @@ class FoldIntervals:
                 calibration = Calibration.fit(earlier, self.levels, None)
                 self.pinball[name] = pinball_loss(actual, point, used, earlier).tolist()
                 out[name] = {
-                    level: figures(calibration.interval(point, level, used), level)
+                    level: figures(name, calibration.interval(point, level, used), level)
                     for level in self.levels
                 }
                 if name == "model":
                     out["model_aci"] = {
                         level: figures(
-                            self.adaptive.interval(earlier, point, scale, actual, level), level
+                            "model_aci",
+                            self.adaptive.interval(earlier, point, scale, actual, level),
+                            level,
                         )
                         for level in self.levels
                     }

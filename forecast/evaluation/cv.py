@@ -18,11 +18,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 from forecast.config import CVConfig, LSTMConfig, TrainConfig, WindowConfig, cv_gap
 from forecast.evaluation.backtest import realized_vol
 from forecast.evaluation.baselines import BASELINES
-from forecast.evaluation.conformal import FoldIntervals
+from forecast.evaluation.conformal import RULE_SOURCES, FoldIntervals
 from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
 from forecast.fitting import FitOutcome, FitTask
+from forecast.forecaster import lower_column, upper_column
 from forecast.garch import Garch
 from forecast.intervals import DEFAULT_RULE, Volatility, check_rule, scores
 from forecast.models.scale_head import ScaleHead
@@ -50,6 +51,7 @@ class FoldResult:
 
     fold: Fold
     origin_dates: pd.DatetimeIndex  # (N,) date of each forecast's first step
+    target_dates: np.ndarray  # (N, H) datetime64: the date of each step
     actual: np.ndarray  # (N, H) prices
     last_observed: np.ndarray  # (N,) price before each origin
     forecasts: list[np.ndarray]  # per repeat, (N, H) prices
@@ -80,6 +82,8 @@ class FoldResult:
     intervals: dict[str, dict[float, dict[str, list[float]]]] = field(default_factory=dict)
     # source -> mean pinball loss per step over conformal.PINBALL_QUANTILES (none for fold 1)
     pinball: dict[str, list[float]] = field(default_factory=dict)
+    # source -> level -> (lower, upper) prices, each (N, H), of the same intervals
+    bounds: dict[str, dict[float, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -210,7 +214,7 @@ class CrossValidation:
                 result.garch_scale,
                 result.lstm_scale,
             )
-            result.pinball = intervals.pinball
+            result.pinball, result.bounds = intervals.pinball, intervals.bounds
             yield result
 
     def cancel(self) -> None:
@@ -299,6 +303,7 @@ def _assemble_fold(
     return FoldResult(
         fold=fold,
         origin_dates=dates[origins],
+        target_dates=sliding_window_view(dates.to_numpy()[: fold.test_end], horizon)[origins],
         actual=actual,
         last_observed=last_observed,
         forecasts=repeats.forecasts,
@@ -319,6 +324,37 @@ def _assemble_fold(
         training_vol=realized_vol(training),
         train_dates=(dates[fold.train_start], dates[fold.train_end - 1]),
     )
+
+
+def cv_forecasts(results: Sequence[FoldResult], rule: str = DEFAULT_RULE) -> pd.DataFrame:
+    """Every CV forecast, a row per origin and step, oldest first: the fold, the origin (its
+    first step's date), the step and its date, the last price observed before the origin, the
+    actual price, the model's forecast (the mean over repeats), naive's, and the bounds of the
+    intervals `rule` serves at each level (NaN in the first fold: no earlier fold calibrates
+    it). The pipeline logs it as cv/forecasts.csv, so any other tool can be scored on the same
+    origins."""
+    check_rule(rule)
+    source = RULE_SOURCES[rule]
+    levels = sorted({level for r in results for level in r.bounds.get(source, {})})
+    frames = []
+    for r in results:
+        n, horizon = r.actual.shape
+        columns = {
+            "fold": np.full(n * horizon, r.fold.number),
+            "origin": np.repeat(r.origin_dates.to_numpy(), horizon),
+            "step": np.tile(np.arange(1, horizon + 1), n),
+            "date": r.target_dates.ravel(),
+            "last_observed": np.repeat(r.last_observed, horizon),
+            "actual": r.actual.ravel(),
+            "model": np.mean(r.forecasts, axis=0).ravel(),
+            "naive": r.baselines["naive"].ravel(),
+        }
+        for level in levels:
+            lower, upper = r.bounds.get(source, {}).get(level, (np.nan, np.nan))
+            columns[lower_column(level)] = np.broadcast_to(lower, r.actual.shape).ravel()
+            columns[upper_column(level)] = np.broadcast_to(upper, r.actual.shape).ravel()
+        frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True)
 
 
 def calibration_scores(results: Sequence[FoldResult], rule: str = DEFAULT_RULE) -> np.ndarray:

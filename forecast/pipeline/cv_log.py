@@ -16,7 +16,7 @@ from forecast.evaluation.conformal import (
     summarize_intervals,
     summarize_pinball,
 )
-from forecast.evaluation.cv import FoldResult
+from forecast.evaluation.cv import FoldResult, cv_forecasts
 from forecast.evaluation.metrics import aggregate
 from forecast.evaluation.plots import equity_and_drawdown, forecast_vs_actual, learning_curves
 from forecast.fitting import replay
@@ -78,6 +78,13 @@ def _log_fold(
         "plots/learning_curves.png",
     )
     clock(tracking.log_figure, forecast_vs_actual(result, ticker), "plots/forecast_vs_actual.png")
+
+
+def log_cv_forecasts(results: list[FoldResult], rule: str, clock: Stopwatch) -> None:
+    """Every CV forecast by origin and step, with naive's and the served rule's bounds, on the
+    parent run: what another tool is scored against on the same origins."""
+    frame = cv_forecasts(results, rule)
+    clock(tracking.log_text, frame.to_csv(index=False), tracking.CV_FORECASTS_ARTIFACT)
 
 
 def log_cv_summary(

@@ -15,7 +15,7 @@ from forecast.evaluation.conformal import choose_rule, summarize_intervals
 from forecast.evaluation.cv import CrossValidation
 from forecast.models.device import resolve_device
 from forecast.parallel.scheduler import Scheduler
-from forecast.pipeline.cv_log import log_backtest, log_cv_summary, log_folds
+from forecast.pipeline.cv_log import log_backtest, log_cv_forecasts, log_cv_summary, log_folds
 from forecast.pipeline.final_fit import (
     final_epochs,
     final_fit,
@@ -76,6 +76,7 @@ def train_ticker(
             log_folds(job, results, clock)
             summary = log_cv_summary(ticker, results, tags, parent_id, epochs, clock)
             summary.rule = rule
+            log_cv_forecasts(results, rule.rule, clock)
             summary.backtest = log_backtest(ticker, results, rule.rule, options, parent_id, clock)
             clock(
                 tracking.set_tags,

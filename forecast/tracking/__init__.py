@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from forecast.tracking.names import (
     BEATS_NAIVE_TAG,
     CHAMPION,
+    CV_FORECASTS_ARTIFACT,
     CV_TAG_PREFIX,
     EXPERIMENT,
     FOLDS_TAG,

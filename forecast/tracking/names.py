@@ -18,6 +18,8 @@ RUN_ID_TAG = "run_id"  # the pipeline's parent run
 TRAINED_UNTIL_TAG = "trained_until"  # the last day of prices the final fit saw
 INTERVAL_RULE_TAG = "intervals.rule"  # the width rule the version serves (ewma, garch, constant)
 RETRAIN_OF_TAG = "retrain_of"  # the champion version a pipelines.retrain run refreshed
+# the parent run's artifact with every CV forecast by origin and step (evaluation.cv.cv_forecasts)
+CV_FORECASTS_ARTIFACT = "cv/forecasts.csv"
 
 
 def interval_tag(level_label: str, metric: str) -> str:

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from forecast import tracking
 from forecast.data import load_prices
+from forecast.evaluation.conformal import RULE_SOURCES, interval_key
 from forecast.evaluation.diagnosis import DIAGNOSES
 from forecast.forecaster import Forecaster
 from pipelines.train import main
@@ -122,6 +123,40 @@ def test_run_tree_params_metrics_artifacts_and_registered_model(store, capsys):
     )
     # one fold numbering, from 1: run names, tags, the table (and the console's "fold 1/2")
     assert set(table["fold"]) == {1, 2} and by_name["cv/fold-2"].data.tags["fold"] == "2"
+    # every CV forecast by origin and step, with naive's and the served rule's bounds: what
+    # benchmarks/peers.py scores other libraries against on the same origins
+    forecasts = pd.read_csv(
+        client.download_artifacts(parent.info.run_id, tracking.CV_FORECASTS_ARTIFACT, str(store)),
+        parse_dates=["origin", "date"],
+    )
+    assert list(forecasts.columns[:8]) == [
+        "fold",
+        "origin",
+        "step",
+        "date",
+        "last_observed",
+        "actual",
+        "model",
+        "naive",
+    ]
+    assert set(forecasts.columns[8:]) == {"lower_80", "upper_80", "lower_95", "upper_95"}
+    assert (forecasts["naive"] == forecasts["last_observed"]).all()  # horizon 1 here
+    assert (forecasts["date"] == forecasts["origin"]).all()
+    prices = load_prices("AAPL", "2011-06-01", "2013-03-01", "sample")
+    assert (
+        forecasts.set_index("date")["actual"] == prices["adj_close"].loc[forecasts["date"]]
+    ).all()
+    for number, rows in forecasts.groupby("fold"):
+        metrics = by_name[f"cv/fold-{number}"].data.metrics
+        rmse = ((rows["model"] - rows["actual"]) ** 2).mean() ** 0.5
+        assert rmse == pytest.approx(metrics["model/rmse"], rel=1e-4)
+        inside = (rows["lower_80"] <= rows["actual"]) & (rows["actual"] <= rows["upper_80"])
+        if number == 1:  # no earlier fold calibrates the first
+            assert rows[["lower_80", "upper_95"]].isna().all().all()
+        else:  # the served rule's bounds, as the fold's metrics scored them
+            rule = parent.data.tags[tracking.INTERVAL_RULE_TAG]
+            key = interval_key(RULE_SOURCES[rule], 0.8, "coverage")
+            assert inside.mean() == pytest.approx(metrics[key], abs=1e-9)
     # the parent's name is unique: to the second, and the run id's head
     assert re.fullmatch(
         rf"AAPL \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {parent.info.run_id[:8]}", parent.info.run_name
