@@ -107,3 +107,46 @@ def test_no_cli_imports_another_clis_private_names():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipelines"):
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def _without(modules: tuple[str, ...], folder: Path) -> dict[str, str]:
+    """An environment in which importing any of `modules` fails, as where it is not installed:
+    a package of that name first on the path raises ImportError."""
+    import os
+
+    for name in modules:
+        (folder / name).mkdir()
+        (folder / name / "__init__.py").write_text(f"raise ImportError('{name} is not here')\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])}
+
+
+def test_the_peers_benchmark_names_the_extra_when_a_peer_is_missing(tmp_path):
+    import sys
+
+    env = _without(("darts",), tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert "darts (darts is not here)" in done.stderr
+    assert 'install the `peers` extra: pip install -e ".[peers]"' in done.stderr
+
+
+def test_the_training_path_imports_without_mlflow_or_fastapi(tmp_path):
+    """A GPU machine may have torch, numpy, pandas and scikit-learn and nothing else we serve
+    or track with: training and benchmarks/train_speed.py's imports need neither."""
+    import sys
+
+    code = (
+        "import forecast.models.training, forecast.fitting, forecast.prep.windowing\n"
+        "from forecast.models.device import resolve_device\n"
+    )
+    env = _without(("mlflow", "fastapi"), tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
