@@ -130,10 +130,14 @@ def write_plan(ticker: str, source: str, horizon: int, path: Path) -> None:
         path,
         target=cv.features.target.astype(np.float64),
         dates=cv.features.index.to_numpy().astype("datetime64[ns]").astype(np.int64),
+        numbers=np.array([fold.number for fold in cv.folds]),
+        train_start=np.array([fold.train_start for fold in cv.folds]),
         train_end=np.array([fold.train_end for fold in cv.folds]),
         test_end=np.array([fold.test_end for fold in cv.folds]),
         origins=np.concatenate(origins),
-        origin_fold=np.concatenate([np.full(len(o), k + 1) for k, o in enumerate(origins)]),
+        origin_fold=np.concatenate(
+            [np.full(len(o), fold.number) for fold, o in zip(cv.folds, origins, strict=True)]
+        ),
         horizon=horizon,
     )
 
@@ -142,6 +146,8 @@ def write_plan(ticker: str, source: str, horizon: int, path: Path) -> None:
 class Plan:
     target: np.ndarray
     dates: np.ndarray  # int64 ns
+    numbers: np.ndarray  # each fold as the pipeline numbers it (from 1)
+    train_start: np.ndarray
     train_end: np.ndarray
     test_end: np.ndarray
     origins: np.ndarray
@@ -154,8 +160,11 @@ class Plan:
             return cls(**{k: f[k] for k in f.files if k != "horizon"}, horizon=int(f["horizon"]))
 
     def folds(self):
-        for k, (train_end, test_end) in enumerate(zip(self.train_end, self.test_end, strict=True)):
-            yield k + 1, int(train_end), int(test_end), self.origins[self.origin_fold == k + 1]
+        """Each fold: its number, training rows [start, end), test block end and origins."""
+        bounds = zip(self.numbers, self.train_start, self.train_end, self.test_end, strict=True)
+        for number, start, end, test_end in bounds:
+            origins = self.origins[self.origin_fold == number]
+            yield int(number), slice(int(start), int(end)), int(test_end), origins
 
 
 # --- the systems, each in its own process -----------------------------------------------------
@@ -224,9 +233,9 @@ def run_darts(system: System, plan: Plan, args: argparse.Namespace) -> dict[str,
     from darts.models import BlockRNNModel, ConformalNaiveModel
 
     h, out = plan.horizon, Output()
-    for number, train_end, test_end, origins in plan.folds():
+    for number, train, test_end, origins in plan.folds():
         series = TimeSeries.from_values(plan.target[:test_end].astype(np.float32))
-        scaler = Scaler().fit(series[:train_end])  # min-max on the training rows
+        scaler = Scaler().fit(series[train])  # min-max on the training rows
         model = BlockRNNModel(
             model="LSTM",
             input_chunk_length=LOOKBACK,
@@ -240,7 +249,7 @@ def run_darts(system: System, plan: Plan, args: argparse.Namespace) -> dict[str,
             pl_trainer_kwargs=trainer,
         )
         scaled = scaler.transform(series)
-        model.fit(scaled[:train_end])
+        model.fit(scaled[train])
         conformal = ConformalNaiveModel(model, quantiles=list(QUANTILES))
         forecasts = conformal.historical_forecasts(
             scaled,
@@ -287,8 +296,8 @@ def run_neuralforecast(
     h, out = plan.horizon, Output()
     frame = pd.DataFrame({"unique_id": args.ticker, "ds": np.arange(len(plan.target))})
     frame["y"] = plan.target
-    for number, train_end, _, origins in plan.folds():
-        windows = train_end - LOOKBACK - h + 1
+    for number, train, _, origins in plan.folds():
+        windows = train.stop - train.start - LOOKBACK - h + 1
         model = LSTM(
             h=h,
             input_size=LOOKBACK,
@@ -301,9 +310,7 @@ def run_neuralforecast(
             **trainer,
         )
         nf = NeuralForecast(models=[model], freq=1)
-        nf.fit(
-            frame.iloc[:train_end], prediction_intervals=PredictionIntervals(CALIBRATION_WINDOWS)
-        )
+        nf.fit(frame.iloc[train], prediction_intervals=PredictionIntervals(CALIBRATION_WINDOWS))
         for origin in origins:
             seen = frame.iloc[:origin]
             p = nf.predict(df=seen, level=[round(100 * level) for level in LEVELS])
