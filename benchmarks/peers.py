@@ -59,13 +59,23 @@ import numpy as np
 import psutil
 
 from forecast.config import CVConfig, TrainConfig, WindowConfig
+from forecast.intervals import level_name, lower_column, upper_column
 
 ROOT = Path(__file__).resolve().parent.parent
 # Stockcast's defaults, the budget every system gets; the network the issue asks for
 LOOKBACK, FOLDS, TEST_SIZE = WindowConfig().lookback, CVConfig().n_folds, CVConfig().test_size
 EPOCHS, BATCH, LEVELS = TrainConfig().epochs, TrainConfig().batch_size, CVConfig().levels
 HIDDEN, LAYERS = 64, 3
-QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)  # Darts' conformal model: the 95% and 80% bounds
+
+
+def interval_quantiles(level: float) -> tuple[float, float]:
+    """The quantiles a central interval at `level` lies between: 0.1 and 0.9 for 0.8."""
+    return round((1 - level) / 2, 6), round((1 + level) / 2, 6)
+
+
+# Darts' conformal model: the median and every level's bounds
+QUANTILES = sorted({0.5, *(q for level in LEVELS for q in interval_quantiles(level))})
+INTERVAL_METRICS = {"coverage": "coverage", "winkler": "Winkler"}  # metric -> its heading
 CALIBRATION_WINDOWS = 250  # NeuralForecast's conformal windows: a trading year
 PEERS = ("darts", "neuralforecast")
 EXTRA = 'the `peers` extra: pip install -e ".[peers]"'
@@ -212,8 +222,8 @@ def run_stockcast(system: System, plan: Plan, args: argparse.Namespace) -> dict[
     out |= {"forecast": frame["model"].to_numpy(), "naive": frame["last_observed"].to_numpy()}
     out["origin_date"] = frame["origin"].to_numpy().astype("datetime64[ns]").astype(np.int64)
     for level in LEVELS:
-        for side in ("lower", "upper"):
-            out[f"{side}_{round(100 * level)}"] = frame[f"{side}_{round(100 * level)}"].to_numpy()
+        for column in (lower_column(level), upper_column(level)):
+            out[column] = frame[column].to_numpy()
     out["finished"] = np.array(finished)
     return out
 
@@ -250,7 +260,7 @@ def run_darts(system: System, plan: Plan, args: argparse.Namespace) -> dict[str,
         )
         scaled = scaler.transform(series)
         model.fit(scaled[train])
-        conformal = ConformalNaiveModel(model, quantiles=list(QUANTILES))
+        conformal = ConformalNaiveModel(model, quantiles=QUANTILES)
         forecasts = conformal.historical_forecasts(
             scaled,
             start=int(origins[0]),
@@ -268,16 +278,18 @@ def run_darts(system: System, plan: Plan, args: argparse.Namespace) -> dict[str,
         low, high = scaler.inverse_transform(unit).values()[:, 0].astype(np.float64)
         prices = low + np.stack([f.values() for f in forecasts]) * (high - low)
         seen = series.values()[:, 0]
+        bounds = {}
+        for level in LEVELS:
+            low, high = (QUANTILES.index(q) for q in interval_quantiles(level))
+            bounds[lower_column(level)] = prices[:, :, low]
+            bounds[upper_column(level)] = prices[:, :, high]
         out.add(
             fold=np.full((len(origins), h), number),
             origin=np.repeat(origins, h),
             step=np.tile(np.arange(1, h + 1), len(origins)),
             naive=np.repeat(seen[origins - 1], h),
-            forecast=prices[:, :, 2],
-            lower_95=prices[:, :, 0],
-            lower_80=prices[:, :, 1],
-            upper_80=prices[:, :, 3],
-            upper_95=prices[:, :, 4],
+            forecast=prices[:, :, QUANTILES.index(0.5)],
+            **bounds,
         )
     return out.arrays() | {"finished": np.array(time.time())}
 
@@ -296,6 +308,7 @@ def run_neuralforecast(
     h, out = plan.horizon, Output()
     frame = pd.DataFrame({"unique_id": args.ticker, "ds": np.arange(len(plan.target))})
     frame["y"] = plan.target
+    labels = {level: round(100 * level) for level in LEVELS}  # NeuralForecast's `level`
     for number, train, _, origins in plan.folds():
         windows = train.stop - train.start - LOOKBACK - h + 1
         model = LSTM(
@@ -313,7 +326,7 @@ def run_neuralforecast(
         nf.fit(frame.iloc[train], prediction_intervals=PredictionIntervals(CALIBRATION_WINDOWS))
         for origin in origins:
             seen = frame.iloc[:origin]
-            p = nf.predict(df=seen, level=[round(100 * level) for level in LEVELS])
+            p = nf.predict(df=seen, level=list(labels.values()))
             assert p["ds"].tolist() == list(range(origin, origin + h)), f"nf fold {number}"
             out.add(
                 fold=np.full(h, number),
@@ -321,10 +334,8 @@ def run_neuralforecast(
                 step=np.arange(1, h + 1),
                 naive=np.full(h, seen["y"].iloc[-1]),
                 forecast=p["LSTM"],
-                lower_80=p["LSTM-lo-80"],
-                upper_80=p["LSTM-hi-80"],
-                lower_95=p["LSTM-lo-95"],
-                upper_95=p["LSTM-hi-95"],
+                **{lower_column(level): p[f"LSTM-lo-{label}"] for level, label in labels.items()},
+                **{upper_column(level): p[f"LSTM-hi-{label}"] for level, label in labels.items()},
             )
     return out.arrays() | {"finished": np.array(time.time())}
 
@@ -388,20 +399,30 @@ def score(result: dict, actual: np.ndarray, naive: np.ndarray, fold: np.ndarray,
     out = {"rmse": rmse, "naive_rmse": naive_rmse, "skill": 1 - rmse / naive_rmse}
     calibrated = fold >= 2
     for level in LEVELS:
-        label = round(100 * level)
         figures = interval_metrics(
             actual[calibrated].reshape(-1, h),
-            result[f"lower_{label}"][calibrated].reshape(-1, h),
-            result[f"upper_{label}"][calibrated].reshape(-1, h),
+            result[lower_column(level)][calibrated].reshape(-1, h),
+            result[upper_column(level)][calibrated].reshape(-1, h),
             level,
         )
-        out[f"coverage_{label}"] = float(np.mean(figures["coverage"]))
-        out[f"winkler_{label}"] = float(np.mean(figures["winkler"]))
+        for metric in INTERVAL_METRICS:
+            out[f"{metric}_{level_name(level)}"] = float(np.mean(figures[metric]))
     return out
 
 
 def median(rows: list[dict], key: str) -> float:
     return statistics.median(row[key] for row in rows)
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table under a blank line and its title."""
+    return [
+        "",
+        title,
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
 
 
 def report(scores: dict, systems: list[System], versions: dict, args: argparse.Namespace) -> str:
@@ -424,32 +445,29 @@ def report(scores: dict, systems: list[System], versions: dict, args: argparse.N
     ]
     for h in args.horizons:
         naive = median(scores[(h, systems[0].key)], "naive_rmse")
-        lines += [
-            "",
+        lines += table(
             f"horizon {h}: naive RMSE {naive:.4f} on the same origins",
-            "| system | scaling | role | RMSE | skill vs naive | wall s | peak MB |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for s in systems:
-            rows = scores[(h, s.key)]
-            lines.append(
-                f"| {s.name} | {s.scaling} | {s.role} | {median(rows, 'rmse'):.4f} | "
-                f"{median(rows, 'skill'):+.4f} | {median(rows, 'seconds'):.1f} | "
-                f"{median(rows, 'peak') / 2**20:.0f} |"
-            )
-        lines += [
-            "",
+            ["system", "scaling", "role", "RMSE", "skill vs naive", "wall s", "peak MB"],
+            [
+                [s.name, s.scaling, s.role]
+                + [f"{median(rows, 'rmse'):.4f}", f"{median(rows, 'skill'):+.4f}"]
+                + [f"{median(rows, 'seconds'):.1f}", f"{median(rows, 'peak') / 2**20:.0f}"]
+                for s, rows in ((s, scores[(h, s.key)]) for s in systems)
+            ],
+        )
+        names = [(level_name(level), metric) for level in LEVELS for metric in INTERVAL_METRICS]
+        lines += table(
             f"horizon {h}: intervals on folds 2-{FOLDS}",
-            "| system | scaling | coverage 80% | Winkler 80% | coverage 95% | Winkler 95% |",
-            "|---|---|---|---|---|---|",
-        ]
-        for s in systems:
-            rows = scores[(h, s.key)]
-            lines.append(
-                f"| {s.name} | {s.scaling} | {median(rows, 'coverage_80'):.3f} | "
-                f"{median(rows, 'winkler_80'):.3f} | {median(rows, 'coverage_95'):.3f} | "
-                f"{median(rows, 'winkler_95'):.3f} |"
-            )
+            ["system", "scaling"] + [f"{INTERVAL_METRICS[m]} {label}%" for label, m in names],
+            [
+                [s.name, s.scaling]
+                + [
+                    f"{median(scores[(h, s.key)], f'{metric}_{label}'):.3f}"
+                    for label, metric in names
+                ]
+                for s in systems
+            ],
+        )
     return "\n".join(lines)
 
 

@@ -27,9 +27,10 @@ from forecast.intervals import (
     Calibration,
     Volatility,
     check_rule,
-    level_name,
+    lower_column,
     rule_name,
     scale_rule,
+    upper_column,
 )
 from forecast.models import NetworkFit, StackedLSTM
 from forecast.models.scale_head import ScaleWindows, windows_at
@@ -77,15 +78,6 @@ def quantile_column(q: float) -> str:
 def _is_price_frame(frame: pd.DataFrame) -> bool:
     """A validated price frame (dates on the index), not request rows (a `date` column)."""
     return isinstance(frame.index, pd.DatetimeIndex) and "date" not in frame.columns
-
-
-def lower_column(level: float) -> str:
-    """The name of a level's lower bound in predict()'s frame: lower_80 for 0.8."""
-    return f"lower_{level_name(level)}"
-
-
-def upper_column(level: float) -> str:
-    return f"upper_{level_name(level)}"
 
 
 class Forecaster:

@@ -427,3 +427,13 @@ class Calibration:
 def level_name(level: float) -> str:
     """A level as names show it: 80 for 0.8, 97.5 for 0.975."""
     return f"{level * 100:g}"
+
+
+def lower_column(level: float) -> str:
+    """The name of a level's lower bound in predict()'s frame and cv/forecasts.csv: lower_80
+    for 0.8."""
+    return f"lower_{level_name(level)}"
+
+
+def upper_column(level: float) -> str:
+    return f"upper_{level_name(level)}"

@@ -23,9 +23,15 @@ from forecast.evaluation.diagnosis import Diagnosis, diagnose
 from forecast.evaluation.metrics import forecast_metrics, in_sample_naive_mae, overall, skill
 from forecast.evaluation.splits import Fold, walk_forward_splits
 from forecast.fitting import FitOutcome, FitTask
-from forecast.forecaster import lower_column, upper_column
 from forecast.garch import Garch
-from forecast.intervals import DEFAULT_RULE, Volatility, check_rule, scores
+from forecast.intervals import (
+    DEFAULT_RULE,
+    Volatility,
+    check_rule,
+    lower_column,
+    scores,
+    upper_column,
+)
 from forecast.models.scale_head import ScaleHead
 from forecast.models.training import Callback
 from forecast.prep.encoding import WindowEncoder
