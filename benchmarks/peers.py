@@ -59,6 +59,7 @@ import numpy as np
 import psutil
 
 from forecast.config import CVConfig, TrainConfig, WindowConfig
+from forecast.data import SOURCES, DataUnavailableError, PriceDataError
 from forecast.intervals import level_name, lower_column, upper_column
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -471,15 +472,33 @@ def report(scores: dict, systems: list[System], versions: dict, args: argparse.N
     return "\n".join(lines)
 
 
+def positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return int(text)
+
+
+def positives(text: str) -> list[int]:
+    try:
+        return [positive(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be whole numbers >= 1 like 1,5; got {text!r}"
+        ) from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ticker", default="AAPL")
-    parser.add_argument("--source", default="sample")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--horizons", default="1,5")
+    parser.add_argument("--source", choices=SOURCES, default="sample")
+    parser.add_argument("--rounds", type=positive, default=3)
+    parser.add_argument("--horizons", type=positives, default="1,5", help="default 1,5")
     parser.add_argument("--systems", default=",".join(s.key for s in SYSTEMS))
     parser.add_argument(
-        "--epochs", type=int, default=EPOCHS, help="the budget (default 10: Stockcast's default)"
+        "--epochs",
+        type=positive,
+        default=EPOCHS,
+        help="the budget (default 10: Stockcast's default)",
     )
     parser.add_argument("--keep", help="folder for the plans, outputs, logs and MLflow store")
     # a system's own process
@@ -494,7 +513,6 @@ def main() -> None:
         child(args)
         return
     versions = require_peers()
-    args.horizons = [int(h) for h in args.horizons.split(",")]
     wanted = args.systems.split(",")
     unknown = sorted(set(wanted) - {s.key for s in SYSTEMS})
     if unknown or SYSTEMS[0].key not in wanted:
@@ -519,7 +537,10 @@ def main() -> None:
     plans = {}
     for h in args.horizons:
         plans[h] = folder / f"plan-h{h}.npz"
-        write_plan(args.ticker, args.source, h, plans[h])
+        try:
+            write_plan(args.ticker, args.source, h, plans[h])
+        except (DataUnavailableError, PriceDataError, ValueError) as err:
+            sys.exit(f"benchmarks/peers.py: {args.ticker} from {args.source}: {err}")
     scores: dict[tuple[int, str], list[dict]] = {}
     for r in range(args.rounds):
         for h in args.horizons:
